@@ -1,0 +1,410 @@
+"""Backends: where the numbers live (NumPy/SciPy on the CPU, or PyTorch on a device).
+
+A backend turns validated NumPy/SciPy input into its own arrays, wraps the data
+matrix ``X`` in a :class:`DataMatrix` that offers the few products every kernel
+needs (``X @ B``, ``X.T @ B``, values of ``W @ H`` at the stored entries of a
+sparse ``X``), and brings results back to NumPy.  Kernels are written once
+against this interface and the array-API namespace of their arrays (see
+``array_api_compat``), so NumPy and PyTorch share one implementation of each
+algorithm.
+
+``torch`` is imported only when a torch device is asked for.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = ["resolve_backend", "NumpyBackend", "TorchBackend", "DataMatrix"]
+
+# Rows of W @ H formed at once when a kernel needs W @ H densely (beta losses other
+# than 1 and 2 on sparse data): bounds the temporary to about this many entries.
+_DENSE_BLOCK_ENTRIES = 2**22
+
+_TORCH_EXTRA_HINT = "install it with: pip install 'sklearn-nmfx[torch]'"
+
+
+def _import_torch(device_repr):
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - exercised by hiding torch in tests
+        raise ImportError(
+            f"device={device_repr} needs PyTorch, which is not installed; "
+            f"{_TORCH_EXTRA_HINT}."
+        ) from exc
+    return torch
+
+
+def resolve_backend(device, *, require_torch=False):
+    """Return the backend for a ``device`` parameter value.
+
+    Parameters
+    ----------
+    device : None, str or torch.device
+        ``None`` or ``"cpu"``: NumPy and SciPy (PyTorch is not imported), unless
+        ``require_torch`` is true, in which case PyTorch on the CPU.
+        ``"torch"``: PyTorch on the CPU. ``"cuda"``, ``"cuda:N"``, ``"mps"``, any other
+        PyTorch device string, or a ``torch.device``: PyTorch on that device.
+    require_torch : bool, default=False
+        Whether the caller can only run on PyTorch (AutogradNMF).
+
+    Returns
+    -------
+    backend : NumpyBackend or TorchBackend
+    """
+    if device is None or (isinstance(device, str) and device.strip().lower() == "cpu"):
+        if require_torch:
+            return TorchBackend(_import_torch(repr(device or "cpu")).device("cpu"))
+        return NumpyBackend()
+    if isinstance(device, str):
+        spec = device.strip().lower()
+        if spec in ("torch", "torch:cpu"):
+            spec = "cpu"
+        torch = _import_torch(repr(device))
+        try:
+            torch_device = torch.device(spec)
+        except (RuntimeError, ValueError) as exc:
+            raise ValueError(
+                f"device={device!r} is not a device: use None or 'cpu' (NumPy), "
+                "'torch' (PyTorch on the CPU), 'cuda', 'cuda:N', 'mps', or a "
+                "torch.device."
+            ) from exc
+        return TorchBackend(torch_device)
+    if type(device).__module__ == "torch" and type(device).__name__ == "device":
+        torch = _import_torch(repr(device))
+        return TorchBackend(device)
+    raise TypeError(
+        "device must be None, a string such as 'cpu', 'torch', 'cuda' or 'cuda:1', "
+        f"or a torch.device; got {type(device).__name__} {device!r}."
+    )
+
+
+def _csr_pair(X):
+    """CSR copies of X and X.T with sorted indices, never touching the caller's X."""
+    X_csr = X.tocsr()
+    if not X_csr.has_sorted_indices:
+        X_csr = X_csr.sorted_indices()  # a sorted copy: X itself is left as it is
+    Xt_csr = X_csr.T.tocsr()
+    if not Xt_csr.has_sorted_indices:
+        Xt_csr = Xt_csr.sorted_indices()
+    return X_csr, Xt_csr
+
+
+class DataMatrix:
+    """The data matrix X of an NMF or SVD problem, in a backend's format.
+
+    Holds X (dense or sparse CSR) and, for sparse X, a CSR copy of X.T so that
+    both ``X @ B`` and ``X.T @ B`` run as fast row-wise products. ``.T`` swaps
+    the two without copying anything.
+
+    Parameters
+    ----------
+    backend : NumpyBackend or TorchBackend
+    X : ndarray, scipy sparse matrix, or backend array
+        Non-negative data with missing entries (if any) already set to zero.
+    mask : array of bool, default=None
+        Dense mask of observed entries (True where observed), or None when every
+        entry is observed.
+    """
+
+    def __init__(self, backend, X, Xt, *, mask=None, mask_t=None, sq_norm=None,
+                 total=None, max_value=None):
+        self.backend = backend
+        self.X = X
+        self.Xt = Xt
+        self.mask = mask
+        self.mask_t = mask_t
+        self.squared_norm = sq_norm
+        self.total = total
+        self.max_value = max_value
+
+    @property
+    def shape(self):
+        return tuple(self.X.shape)
+
+    @property
+    def is_sparse(self):
+        return self.backend.is_sparse(self.X)
+
+    @property
+    def nnz(self):
+        """Stored entries (all entries when X is dense)."""
+        return self.backend.nnz(self.X)
+
+    @property
+    def T(self):
+        return DataMatrix(
+            self.backend, self.Xt, self.X, mask=self.mask_t, mask_t=self.mask,
+            sq_norm=self.squared_norm,
+            total=self.total, max_value=self.max_value,
+        )
+
+    def matmul(self, B):
+        """X @ B for a dense B."""
+        return self.X @ B
+
+    @property
+    def values(self):
+        """The stored entries of a sparse X (in X's CSR order)."""
+        return self.backend.sparse_values(self.X)
+
+    def product_at_nonzeros(self, W, Ht):
+        """Values of ``W @ Ht.T`` at the stored entries of sparse X, in CSR order."""
+        return self.backend.product_at_nonzeros(self.X, W, Ht)
+
+    def with_values(self, values):
+        """Sparse matrix with X's pattern of stored entries and new ``values``."""
+        return self.backend.sparse_like(self.X, values)
+
+    def dense_row_blocks(self):
+        """Yield (start, stop) row slices sized so W[start:stop] @ H fits a budget."""
+        n_rows, n_cols = self.shape
+        step = max(1, _DENSE_BLOCK_ENTRIES // max(n_cols, 1))
+        for start in range(0, n_rows, step):
+            yield start, min(start + step, n_rows)
+
+    def row_block(self, start, stop):
+        """Rows start:stop of X (dense, or sparse CSR)."""
+        return self.backend.row_slice(self.X, start, stop)
+
+
+class NumpyBackend:
+    """NumPy arrays and SciPy sparse matrices on the CPU."""
+
+    name = "numpy"
+    device = "cpu"
+
+    def __repr__(self):
+        return "NumpyBackend()"
+
+    # conversion -------------------------------------------------------------
+    def asarray(self, a, dtype=None):
+        return np.asarray(a, dtype=dtype)
+
+    def to_numpy(self, a):
+        return np.asarray(a)
+
+    def namespace(self):
+        from array_api_compat import numpy as xp
+
+        return xp
+
+    def is_sparse(self, X):
+        return sp.issparse(X)
+
+    def data_matrix(self, X, mask=None):
+        """Wrap validated X (ndarray or scipy sparse, non-negative, NaN set to 0)."""
+        if sp.issparse(X):
+            X_csr, Xt_csr = _csr_pair(X)
+            vals = X_csr.data
+            return DataMatrix(
+                self, X_csr, Xt_csr,
+                sq_norm=float(np.dot(vals, vals)), total=float(vals.sum()),
+                max_value=float(vals.max()) if vals.size else 0.0,
+            )
+        X = np.asarray(X)
+        mask_t = None if mask is None else np.ascontiguousarray(mask.T)
+        return DataMatrix(
+            self, X, np.ascontiguousarray(X.T), mask=mask, mask_t=mask_t,
+            sq_norm=float(np.vdot(X, X)), total=float(X.sum()),
+            max_value=float(X.max()) if X.size else 0.0,
+        )
+
+    # sparse helpers ---------------------------------------------------------
+    def sparse_values(self, X):
+        return X.data
+
+    def nnz(self, X):
+        return X.nnz if sp.issparse(X) else X.size
+
+    def sparse_like(self, X, values):
+        return sp.csr_matrix((values, X.indices, X.indptr), shape=X.shape)
+
+    def product_at_nonzeros(self, X, W, Ht):
+        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+        out = np.empty(X.nnz, dtype=W.dtype)
+        step = max(1, _DENSE_BLOCK_ENTRIES // max(W.shape[1], 1))
+        for start in range(0, X.nnz, step):
+            stop = min(start + step, X.nnz)
+            out[start:stop] = np.einsum(
+                "ij,ij->i", W[rows[start:stop]], Ht[X.indices[start:stop]]
+            )
+        return out
+
+    def row_slice(self, X, start, stop):
+        return X[start:stop]
+
+    def densify(self, X):
+        return X.toarray() if sp.issparse(X) else X
+
+    # dense helpers ----------------------------------------------------------
+    def from_numpy(self, a):
+        return a
+
+    def clamp_min(self, a, value):
+        """max(a, value) elementwise, as a new array (np.maximum is 3x faster than clip)."""
+        return np.maximum(a, value)
+
+    def clamp_min_(self, a, value):
+        """max(a, value) elementwise, in place."""
+        return np.maximum(a, value, out=a)
+
+    def scalar(self, a):
+        """A 0-d array as a Python float (a host sync on accelerators)."""
+        return float(a)
+
+    def synchronize(self):
+        pass
+
+
+class TorchBackend:
+    """PyTorch tensors (sparse CSR for sparse X) on one torch device."""
+
+    name = "torch"
+
+    def __init__(self, device):
+        import torch
+
+        self.torch = torch
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise RuntimeError(
+                f"device={str(device)!r} was requested, but CUDA is not available "
+                "(torch.cuda.is_available() is False): no NVIDIA GPU, driver or "
+                "CUDA build of PyTorch on this machine. Use device=None for the CPU."
+            )
+        if device.type == "cuda" and device.index is not None:
+            if device.index >= torch.cuda.device_count():
+                raise RuntimeError(
+                    f"device={str(device)!r} was requested, but only "
+                    f"{torch.cuda.device_count()} CUDA device(s) are visible."
+                )
+        if device.type == "mps" and not torch.backends.mps.is_available():
+            raise RuntimeError(
+                "device='mps' was requested, but the MPS backend is not available "
+                "on this machine."
+            )
+        self.device = device
+
+    def __repr__(self):
+        return f"TorchBackend({str(self.device)!r})"
+
+    def namespace(self):
+        from array_api_compat import torch as xp
+
+        return xp
+
+    def _dtype(self, np_dtype):
+        torch = self.torch
+        dtype = {np.dtype(np.float32): torch.float32,
+                 np.dtype(np.float64): torch.float64}[np.dtype(np_dtype)]
+        if dtype == torch.float64 and self.device.type == "mps":
+            raise TypeError(
+                "float64 data cannot run on device='mps' (the MPS backend has no "
+                "float64); convert X to float32 first."
+            )
+        return dtype
+
+    def from_numpy(self, a):
+        a = np.ascontiguousarray(a)
+        return self.torch.from_numpy(a).to(self.device, dtype=self._dtype(a.dtype))
+
+    def asarray(self, a, dtype=None):
+        return self.from_numpy(np.asarray(a, dtype=dtype))
+
+    def to_numpy(self, a):
+        if isinstance(a, self.torch.Tensor):
+            return a.detach().cpu().numpy()
+        return np.asarray(a)
+
+    def is_sparse(self, X):
+        return isinstance(X, self.torch.Tensor) and X.layout == self.torch.sparse_csr
+
+    def _csr_tensor(self, X_csr):
+        torch = self.torch
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta")
+            return torch.sparse_csr_tensor(
+                torch.from_numpy(X_csr.indptr.astype(np.int64)),
+                torch.from_numpy(X_csr.indices.astype(np.int64)),
+                torch.from_numpy(X_csr.data),
+                size=X_csr.shape,
+                dtype=self._dtype(X_csr.dtype),
+                check_invariants=False,
+            ).to(self.device)
+
+    def data_matrix(self, X, mask=None):
+        if sp.issparse(X):
+            X_csr, Xt_csr = _csr_pair(X)
+            vals = X_csr.data
+            return DataMatrix(
+                self, self._csr_tensor(X_csr), self._csr_tensor(Xt_csr),
+                sq_norm=float(np.dot(vals, vals)), total=float(vals.sum()),
+                max_value=float(vals.max()) if vals.size else 0.0,
+            )
+        X = np.asarray(X)
+        Xd = self.from_numpy(X)
+        m = None if mask is None else self.torch.from_numpy(np.ascontiguousarray(mask)).to(self.device)
+        return DataMatrix(
+            self, Xd, Xd.T.contiguous(), mask=m,
+            mask_t=None if m is None else m.T.contiguous(),
+            sq_norm=float(np.vdot(X, X)), total=float(X.sum()),
+            max_value=float(X.max()) if X.size else 0.0,
+        )
+
+    def sparse_values(self, X):
+        return X.values()
+
+    def nnz(self, X):
+        return int(X.values().shape[0]) if self.is_sparse(X) else X.numel()
+
+    def sparse_like(self, X, values):
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta")
+            return self.torch.sparse_csr_tensor(
+                X.crow_indices(), X.col_indices(), values, size=X.shape,
+                check_invariants=False,
+            )
+
+    def product_at_nonzeros(self, X, W, Ht):
+        torch = self.torch
+        crow, col = X.crow_indices(), X.col_indices()
+        counts = crow[1:] - crow[:-1]
+        rows = torch.repeat_interleave(torch.arange(X.shape[0], device=self.device), counts)
+        nnz = col.shape[0]
+        out = torch.empty(nnz, dtype=W.dtype, device=self.device)
+        step = max(1, _DENSE_BLOCK_ENTRIES // max(W.shape[1], 1))
+        for start in range(0, nnz, step):
+            stop = min(start + step, nnz)
+            out[start:stop] = (W[rows[start:stop]] * Ht[col[start:stop]]).sum(dim=1)
+        return out
+
+    def row_slice(self, X, start, stop):
+        if self.is_sparse(X):
+            crow = X.crow_indices()
+            lo, hi = int(crow[start]), int(crow[stop])
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=".*Sparse CSR tensor support is in beta")
+                return self.torch.sparse_csr_tensor(
+                    crow[start:stop + 1] - lo, X.col_indices()[lo:hi], X.values()[lo:hi],
+                    size=(stop - start, X.shape[1]), check_invariants=False,
+                )
+        return X[start:stop]
+
+    def densify(self, X):
+        return X.to_dense() if self.is_sparse(X) else X
+
+    def clamp_min(self, a, value):
+        return self.torch.clamp(a, min=value)
+
+    def clamp_min_(self, a, value):
+        return a.clamp_(min=value)
+
+    def scalar(self, a):
+        return float(a)
+
+    def synchronize(self):
+        if self.device.type == "cuda":
+            self.torch.cuda.synchronize(self.device)

@@ -1,0 +1,183 @@
+"""The base class shared by every estimator of the package.
+
+It holds what does not depend on the algorithm: parameter validation, input checks,
+the ``device`` parameter, the fit -> kernel template (fitted attributes are set all
+at once at the end, so a failed or interrupted fit leaves the estimator as it was),
+``transform``, ``fit_transform``, ``inverse_transform``, feature names and tags.
+Subclasses implement ``_fit_validated`` and ``_transform_validated``.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.utils import check_array
+
+from ._backend import resolve_backend
+from ._validation import (
+    Integral,
+    Interval,
+    StrOptions,
+    check_is_fitted,
+    split_missing,
+    validate_params,
+    validate_X,
+)
+
+
+class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Shared plumbing of the matrix factorization estimators (not for direct use).
+
+    ``X ~ W @ H`` with ``W`` of shape ``(n_samples, n_components)`` (what
+    ``transform`` returns) and ``H = components_`` of shape
+    ``(n_components, n_features)``.
+    """
+
+    _parameter_constraints = {
+        "n_components": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"}), None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "device": "no_validation",  # checked with a precise message by resolve_backend
+    }
+
+    # class-level facts that subclasses override
+    _requires_torch = False  # AutogradNMF runs on PyTorch only
+    _supports_missing = False  # NaN entries of dense X are missing values
+    _non_negative = True  # NMF needs X >= 0; truncated SVD does not
+
+    # -- template -------------------------------------------------------------
+    def _backend(self):
+        return resolve_backend(self.device, require_torch=self._requires_torch)
+
+    def _validate_X(self, X, *, reset, method):
+        whom = f"{type(self).__name__}.{method}"
+        X = validate_X(self, X, reset=reset, whom=whom, allow_nan=self._supports_missing,
+                       non_negative=self._non_negative)
+        return X
+
+    def _fit(self, X, fit_params):
+        """Validate, run the subclass's fit, then set every fitted attribute at once.
+
+        Returns the transform of X (W), computed as ``transform`` would compute it.
+        """
+        validate_params(self)
+        before = dict(self.__dict__)
+        try:
+            X = self._validate_X(X, reset=True, method="fit")
+            backend = self._backend()
+            X, mask = split_missing(X) if self._supports_missing else (X, None)
+            attributes, W = self._fit_validated(X, mask, backend, **fit_params)
+            _check_finite_attributes(type(self).__name__, attributes)
+        except BaseException:
+            # validate_data already set n_features_in_: leave the estimator as it was
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+        self.__dict__.update(attributes)
+        return W
+
+    # -- public API -----------------------------------------------------------
+    def fit(self, X, y=None, **fit_params):
+        """Learn a model of the data X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        **fit_params : dict
+            Estimator-specific options (for example ``W`` and ``H`` with
+            ``init='custom'``).
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        self._fit(X, fit_params)
+        return self
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Learn a model of X and return the transformed data.
+
+        Identical to ``fit(X).transform(X)``, without doing the work twice.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        **fit_params : dict
+            Estimator-specific options, as in ``fit``.
+
+        Returns
+        -------
+        W : ndarray of shape (n_samples, n_components)
+            Transformed data.
+        """
+        return self._fit(X, fit_params)
+
+    def transform(self, X):
+        """Transform the data X according to the fitted model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to transform.
+
+        Returns
+        -------
+        W : ndarray of shape (n_samples, n_components)
+            Transformed data, of X's dtype (float32 stays float32).
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False, method="transform")
+        X, mask = split_missing(X) if self._supports_missing else (X, None)
+        return self._transform_validated(X, mask, self._backend())
+
+    def inverse_transform(self, X):
+        """Transform data back to its original space: ``X @ components_``.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_components)
+            Transformed data matrix (``W``).
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            Data in the original space.
+        """
+        check_is_fitted(self)
+        X = check_array(X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32])
+        if X.shape[1] != self.components_.shape[0]:
+            raise ValueError(
+                f"X has {X.shape[1]} columns, but {type(self).__name__} has "
+                f"{self.components_.shape[0]} components."
+            )
+        result = X @ self.components_.astype(X.dtype, copy=False)
+        return result.toarray() if sp.issparse(result) else np.asarray(result)
+
+    @property
+    def _n_features_out(self):
+        """Number of transformed output features (for get_feature_names_out)."""
+        return self.components_.shape[0]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = self._non_negative
+        tags.input_tags.sparse = True
+        tags.input_tags.allow_nan = self._supports_missing
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def _check_finite_attributes(name, attributes):
+    for key, value in attributes.items():
+        if isinstance(value, np.ndarray) and value.dtype.kind == "f":
+            if not np.isfinite(value).all():
+                raise RuntimeError(
+                    f"{name} produced non-finite values in {key}: the data overflow "
+                    "the floating-point type. Rescale X or use float64."
+                )

@@ -1,0 +1,265 @@
+"""Multiplicative updates for NMF with any beta divergence.
+
+Lee & Seung (2001) for the Frobenius loss, Fevotte & Idier (2011) for beta
+divergences, and for the Frobenius loss the acceleration of Gillis & Glineur
+(2012): the expensive products ``X @ H.T`` and ``H @ H.T`` are computed once per
+outer iteration and the cheap update of W is repeated on them while it still moves
+(the same for H). Each repeat is an ordinary MU step, so the objective still never
+increases.
+
+The W and H updates are one function: H is kept transposed (``Ht``, shape
+``(n_features, n_components)``), and the update of ``Ht`` is the update of ``W``
+applied to ``X.T``. Missing entries (a mask of observed entries) are supported by
+the general path.
+"""
+
+import math
+
+import numpy as np
+
+from .losses import _frobenius_from_products, beta_divergence, penalty
+
+
+def update_exponent(beta):
+    """Exponent of the MU ratio that makes the update monotone (Fevotte & Idier 2011)."""
+    if beta < 1:
+        return 1.0 / (2.0 - beta)
+    if beta > 2:
+        return 1.0 / (beta - 1.0)
+    return 1.0
+
+
+def inner_repeats(nnz, n_rows, n_other, n_components, alpha=2.0, max_repeats=50):
+    """How often to repeat the cheap update per expensive product (Gillis & Glineur).
+
+    ``rho`` is the cost of the products shared by the repeats (``X @ G`` and
+    ``G.T @ G``) relative to one repeat (``F @ GtG``, ``n_rows * n_components**2``).
+    """
+    rho = 1.0 + (nnz + n_other * n_components) / (n_rows * (n_components + 1.0))
+    return int(min(max_repeats, max(1, math.floor(1.0 + alpha * rho))))
+
+
+def floors(dtype, max_value):
+    """(denominator floor, floor of W @ H inside logs and negative powers)."""
+    finfo = np.finfo(str(dtype).removeprefix("torch."))
+    tiny = float(finfo.tiny)
+    eps = float(np.finfo(np.float32).eps) * max(float(max_value), tiny)
+    return tiny, max(eps, tiny)
+
+
+def frobenius_step(F, XG, GtG, l1, l2, floor, B):
+    """One MU step of the rows F against ``X @ G`` and ``G.T @ G`` (Frobenius loss)."""
+    den = F @ GtG
+    if l2:
+        den += l2 * F
+    if l1:
+        den += l1
+    B.clamp_min_(den, floor)
+    return F * (XG / den)
+
+
+def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.1):
+    """Repeated MU steps on fixed products, stopped once a step moves less than
+    ``delta`` times the first one (Gillis & Glineur 2012)."""
+    xp = B.namespace()
+    first = None
+    for repeat in range(n_repeats):
+        F_new = frobenius_step(F, XG, GtG, l1, l2, floor, B)
+        if n_repeats > 1:
+            diff = F_new - F
+            moved = B.scalar(xp.tensordot(diff, diff, axes=2))
+            if first is None:
+                first = moved
+            elif moved <= delta * delta * first:
+                return F_new
+        F = F_new
+    return F
+
+
+def beta_numerator_denominator(data, F, G, beta, eps, B):
+    """Numerator and denominator of the MU ratio of the rows F for a beta divergence.
+
+    For the rows of ``X ~ F @ G.T``: numerator ``(M * X * (F G^T)^(beta-2)) @ G`` and
+    denominator ``(M * (F G^T)^(beta-1)) @ G``, with M the mask of observed entries
+    (missing entries of X are zero, so the numerator needs no mask).
+    """
+    xp = B.namespace()
+    if data.is_sparse:
+        WH_nz = B.clamp_min(data.product_at_nonzeros(F, G), eps)
+        if beta == 1:
+            num = data.with_values(data.values / WH_nz) @ G
+            den = xp.sum(G, axis=0)[None, :]
+            return num, den
+        num = data.with_values(data.values * WH_nz ** (beta - 2)) @ G
+        den = xp.zeros_like(F)
+        for start, stop in data.dense_row_blocks():
+            WH = F[start:stop] @ G.T
+            if beta < 1:
+                WH = B.clamp_min(WH, eps)
+            den[start:stop] = WH ** (beta - 1) @ G
+        return num, den
+    X, mask = data.X, data.mask
+    WH = F @ G.T
+    if beta == 2:
+        num = X @ G
+        den = (WH * mask) @ G if mask is not None else WH @ G
+        return num, den
+    WH = B.clamp_min(WH, eps)
+    if beta == 1:
+        num = (X / WH) @ G
+        den = mask @ G if mask is not None else xp.sum(G, axis=0)[None, :]
+        return num, den
+    num = (X * WH ** (beta - 2)) @ G
+    P = WH ** (beta - 1)
+    if mask is not None:
+        P = P * mask
+    return num, P @ G
+
+
+def beta_step(data, F, G, beta, l1, l2, floor, eps, B):
+    """One MU step of the rows F for any beta divergence."""
+    num, den = beta_numerator_denominator(data, F, G, beta, eps, B)
+    if l2:
+        den = den + l2 * F
+    if l1:
+        den = den + l1
+    ratio = num / B.clamp_min(den, floor)
+    gamma = update_exponent(beta)
+    if gamma != 1.0:
+        ratio = ratio**gamma
+    return F * ratio
+
+
+def _check_finite(value, n_iter):
+    if not math.isfinite(value):
+        raise RuntimeError(
+            f"the objective became {value} at iteration {n_iter}: the data overflow "
+            "the floating-point type. Rescale X (for example divide it by its maximum) "
+            "or use float64."
+        )
+
+
+def multiplicative_update(
+    data, W, Ht, *, beta, l1_W, l2_W, l1_H, l2_H, max_iter, tol, B,
+    check_every=10, fixed_columns=None, callback=None,
+):
+    """Fit W and H by multiplicative updates.
+
+    Parameters
+    ----------
+    data : DataMatrix
+        X, of shape (n_samples, n_features).
+    W : array of shape (n_samples, n_components)
+    Ht : array of shape (n_features, n_components)
+        The transpose of H.
+    beta : float
+        0 Itakura-Saito, 1 Kullback-Leibler, 2 Frobenius, or any other beta.
+    l1_W, l2_W, l1_H, l2_H : float
+        Regularization weights (see ``losses.regularization``).
+    max_iter : int
+    tol : float
+        Stop when ``sqrt(2 * objective)`` fell by less than ``tol`` times its
+        initial value over the last ``check_every`` iterations.
+    B : backend
+    check_every : int, default=10
+        How often the objective is evaluated (a host sync on accelerators).
+    fixed_columns : array of bool of shape (n_components,), default=None
+        Components whose column of ``Ht`` is kept as given.
+    callback : callable, default=None
+        Called as ``callback(n_iter, objective)`` at each evaluation.
+
+    Returns
+    -------
+    W, Ht : arrays
+    n_iter : int
+    history : list of (int, float)
+        ``(n_iter, objective)`` at each evaluation, the first at iteration 0.
+    converged : bool
+    """
+    xp = B.namespace()
+    n_samples, n_features = data.shape
+    n_components = W.shape[1]
+    floor, eps = floors(W.dtype, data.max_value)
+    fast = beta == 2 and data.mask is None
+    if fast:
+        nnz = data.nnz
+        repeats_W = inner_repeats(nnz, n_samples, n_features, n_components)
+        repeats_H = inner_repeats(nnz, n_features, n_samples, n_components)
+    Ht_fixed = None if fixed_columns is None else Ht[:, fixed_columns]
+
+    def objective_of(divergence, W, Ht):
+        return B.scalar(divergence + penalty(W, Ht, l1_W, l2_W, l1_H, l2_H, xp))
+
+    objective = objective_of(beta_divergence(data, W, Ht, beta, B, eps=eps), W, Ht)
+    _check_finite(objective, 0)
+    history = [(0, objective)]
+    if callback is not None:
+        callback(0, objective)
+    error_at_init = previous_error = math.sqrt(2.0 * max(objective, 0.0))
+    converged = False
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        check = n_iter % check_every == 0 or n_iter == max_iter
+        if fast:
+            XHt = data.matmul(Ht)
+            HtHt = Ht.T @ Ht
+            W = frobenius_update(W, XHt, HtHt, l1_W, l2_W, repeats_W, floor, B)
+            WtW = W.T @ W
+            if check:
+                divergence = _frobenius_from_products(data.squared_norm, W, XHt, WtW, HtHt, xp)
+                objective = objective_of(divergence, W, Ht)
+            Ht = frobenius_update(Ht, data.T.matmul(W), WtW, l1_H, l2_H, repeats_H, floor, B)
+        else:
+            W = beta_step(data, W, Ht, beta, l1_W, l2_W, floor, eps, B)
+            Ht = beta_step(data.T, Ht, W, beta, l1_H, l2_H, floor, eps, B)
+        if Ht_fixed is not None:
+            Ht[:, fixed_columns] = Ht_fixed
+        if check:
+            if not fast:
+                objective = objective_of(beta_divergence(data, W, Ht, beta, B, eps=eps), W, Ht)
+            _check_finite(objective, n_iter)
+            history.append((n_iter, objective))
+            if callback is not None:
+                callback(n_iter, objective)
+            error = math.sqrt(2.0 * max(objective, 0.0))
+            if error_at_init == 0 or (previous_error - error) / error_at_init < tol:
+                converged = True
+                break
+            previous_error = error
+    return W, Ht, n_iter, history, converged
+
+
+def solve_rows(data, Ht, W, *, beta, l1, l2, max_iter, tol, B, check_every=10):
+    """Fit W for fixed H (``transform``): MU steps on W alone.
+
+    Each row stops by itself once a step changes it by less than ``tol`` relative to
+    its norm; a stopped row is never touched again, so the rows are solved
+    independently of each other (the result for a row does not depend on which
+    other rows are in X).
+
+    Returns
+    -------
+    W : array of shape (n_samples, n_components)
+    n_iter : int
+    """
+    xp = B.namespace()
+    floor, eps = floors(W.dtype, data.max_value)
+    fast = beta == 2 and data.mask is None
+    if fast:
+        XHt = data.matmul(Ht)
+        HtHt = Ht.T @ Ht
+    active = xp.ones((W.shape[0], 1), dtype=xp.bool)
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        if fast:
+            W_new = frobenius_step(W, XHt, HtHt, l1, l2, floor, B)
+        else:
+            W_new = beta_step(data, W, Ht, beta, l1, l2, floor, eps, B)
+        diff = W_new - W
+        moved = xp.sum(diff * diff, axis=1, keepdims=True)
+        size = xp.sum(W_new * W_new, axis=1, keepdims=True)
+        W = xp.where(active, W_new, W)
+        active = active & (moved > (tol * tol) * size)
+        if n_iter % check_every == 0 and not bool(xp.any(active)):
+            break
+    return W, n_iter

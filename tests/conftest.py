@@ -1,0 +1,47 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+# CI is reproducible: the same examples every run, no timing-based failures.
+settings.register_profile(
+    "ci", derandomize=True, deadline=None, max_examples=25,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", deadline=None, max_examples=25)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+SEED_CATEGORIES = ["alt.atheism", "talk.religion.misc", "comp.graphics", "sci.space"]
+
+
+def _data_home():
+    home = os.environ.get("SCIKIT_LEARN_DATA")
+    if home and (Path(home) / "20news-bydate_py3.pkz").exists():
+        return home
+    return None
+
+
+@pytest.fixture(scope="session")
+def seed_corpus():
+    """The seeds' corpus: four 20 Newsgroups categories, TF-IDF (2034 x 26576)."""
+    if _data_home() is None:
+        pytest.skip("20 Newsgroups is not cached: set SCIKIT_LEARN_DATA to a folder "
+                    "holding 20news-bydate_py3.pkz (CI sets it)")
+    from sklearn.datasets import fetch_20newsgroups
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    documents = fetch_20newsgroups(
+        subset="train", categories=SEED_CATEGORIES,
+        remove=("headers", "footers", "quotes"), download_if_missing=False,
+    ).data
+    vectorizer = TfidfVectorizer(stop_words="english")
+    X = vectorizer.fit_transform(documents)
+    return documents, vectorizer, X
+
+
+def low_rank_data(n_samples=40, n_features=30, rank=4, noise=0.01, seed=0, dtype=np.float64):
+    rng = np.random.RandomState(seed)
+    X = rng.rand(n_samples, rank) @ rng.rand(rank, n_features)
+    return (X + noise * rng.rand(n_samples, n_features)).astype(dtype)
