@@ -120,6 +120,8 @@ class DataMatrix:
         self.squared_norm = sq_norm
         self.total = total
         self.max_value = max_value
+        self._transposed = None
+        self._nonzero_rows = None
 
     @property
     def shape(self):
@@ -136,11 +138,14 @@ class DataMatrix:
 
     @property
     def T(self):
-        return DataMatrix(
-            self.backend, self.Xt, self.X, mask=self.mask_t, mask_t=self.mask,
-            sq_norm=self.squared_norm,
-            total=self.total, max_value=self.max_value,
-        )
+        """The transposed problem (X.T), built once and shared both ways."""
+        if self._transposed is None:
+            self._transposed = DataMatrix(
+                self.backend, self.Xt, self.X, mask=self.mask_t, mask_t=self.mask,
+                sq_norm=self.squared_norm, total=self.total, max_value=self.max_value,
+            )
+            self._transposed._transposed = self
+        return self._transposed
 
     def matmul(self, B):
         """X @ B for a dense B."""
@@ -153,7 +158,9 @@ class DataMatrix:
 
     def product_at_nonzeros(self, W, Ht):
         """Values of ``W @ Ht.T`` at the stored entries of sparse X, in CSR order."""
-        return self.backend.product_at_nonzeros(self.X, W, Ht)
+        if self._nonzero_rows is None:
+            self._nonzero_rows = self.backend.nonzero_rows(self.X)
+        return self.backend.product_at_nonzeros(self.X, self._nonzero_rows, W, Ht)
 
     def with_values(self, values):
         """Sparse matrix with X's pattern of stored entries and new ``values``."""
@@ -223,8 +230,11 @@ class NumpyBackend:
     def sparse_like(self, X, values):
         return sp.csr_matrix((values, X.indices, X.indptr), shape=X.shape)
 
-    def product_at_nonzeros(self, X, W, Ht):
-        rows = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+    def nonzero_rows(self, X):
+        """Row index of each stored entry of a CSR matrix."""
+        return np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
+
+    def product_at_nonzeros(self, X, rows, W, Ht):
         out = np.empty(X.nnz, dtype=W.dtype)
         step = max(1, _DENSE_BLOCK_ENTRIES // max(W.shape[1], 1))
         for start in range(0, X.nnz, step):
@@ -368,11 +378,15 @@ class TorchBackend:
                 check_invariants=False,
             )
 
-    def product_at_nonzeros(self, X, W, Ht):
+    def nonzero_rows(self, X):
+        crow = X.crow_indices()
+        return self.torch.repeat_interleave(
+            self.torch.arange(X.shape[0], device=self.device), crow[1:] - crow[:-1]
+        )
+
+    def product_at_nonzeros(self, X, rows, W, Ht):
         torch = self.torch
-        crow, col = X.crow_indices(), X.col_indices()
-        counts = crow[1:] - crow[:-1]
-        rows = torch.repeat_interleave(torch.arange(X.shape[0], device=self.device), counts)
+        col = X.col_indices()
         nnz = col.shape[0]
         out = torch.empty(nnz, dtype=W.dtype, device=self.device)
         step = max(1, _DENSE_BLOCK_ENTRIES // max(W.shape[1], 1))

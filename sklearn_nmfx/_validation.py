@@ -38,7 +38,7 @@ def check_non_negative_data(X, whom):
     raise ValueError(
         f"Negative values in data passed to {whom}: {n_negative} negative "
         f"entr{'y' if n_negative == 1 else 'ies'}, the first at row {row}, column "
-        f"{col} (value {value!r}). Non-negative matrix factorization needs X >= 0."
+        f"{col} (value {float(value)!r}). Non-negative matrix factorization needs X >= 0."
     )
 
 

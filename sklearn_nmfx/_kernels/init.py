@@ -57,7 +57,7 @@ def initialize_factors(X, n_components, init, random_state, eps=1e-6):
         W = avg * rng.standard_normal(size=(n_samples, n_components)).astype(dtype, copy=False)
         np.abs(H, out=H)
         np.abs(W, out=W)
-        return W, H
+        return W.astype(dtype, copy=False), H.astype(dtype, copy=False)
 
     U, S, V = randomized_svd(X, n_components, random_state=random_state)
     W = np.zeros_like(U)

@@ -1,0 +1,77 @@
+"""Backends: device resolution and the DataMatrix products, NumPy against PyTorch."""
+
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from sklearn_nmfx._backend import NumpyBackend, TorchBackend, resolve_backend
+
+
+def test_default_device_is_numpy_and_never_imports_torch(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    assert isinstance(resolve_backend(None), NumpyBackend)
+    assert isinstance(resolve_backend("cpu"), NumpyBackend)
+    assert isinstance(resolve_backend(" CPU "), NumpyBackend)
+
+
+def test_importing_the_package_does_not_import_torch():
+    import subprocess
+
+    code = "import sys, sklearn_nmfx; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("spec", ["torch", "torch:cpu"])
+def test_torch_on_cpu_spellings(spec):
+    torch = pytest.importorskip("torch")
+    backend = resolve_backend(spec)
+    assert isinstance(backend, TorchBackend) and backend.device == torch.device("cpu")
+    assert resolve_backend(None, require_torch=True).device == torch.device("cpu")
+
+
+def _product_cases(backend):
+    rng = np.random.RandomState(0)
+    X = sp.random(30, 20, density=0.2, random_state=rng, format="csr")
+    W, Ht = rng.rand(30, 4), rng.rand(20, 4)
+    data = backend.data_matrix(X)
+    to_np = backend.to_numpy
+    return {
+        "X @ Ht": (to_np(data.matmul(backend.from_numpy(Ht))), X @ Ht),
+        "X.T @ W": (to_np(data.T.matmul(backend.from_numpy(W))), X.T @ W),
+        "WH at nonzeros": (
+            to_np(data.product_at_nonzeros(backend.from_numpy(W), backend.from_numpy(Ht))),
+            (W @ Ht.T)[X.nonzero()],
+        ),
+        "X.T WH at nonzeros": (
+            to_np(data.T.product_at_nonzeros(backend.from_numpy(Ht), backend.from_numpy(W))),
+            (Ht @ W.T)[X.T.tocsr().nonzero()],
+        ),
+    }
+
+
+@pytest.mark.parametrize("device", [None, "torch"])
+def test_sparse_products_match_dense_algebra(device):
+    if device:
+        pytest.importorskip("torch")
+    for name, (got, expected) in _product_cases(resolve_backend(device)).items():
+        np.testing.assert_allclose(got, expected, rtol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("device", [None, "torch"])
+def test_sparse_input_stays_sparse(device):
+    if device:
+        pytest.importorskip("torch")
+    backend = resolve_backend(device)
+    X = sp.random(50, 40, density=0.1, random_state=0, format="csc")
+    data = backend.data_matrix(X)
+    assert data.is_sparse and data.T.is_sparse
+    assert data.nnz == X.nnz
+    if device:
+        import torch
+
+        assert data.X.layout == torch.sparse_csr and data.Xt.layout == torch.sparse_csr
+    else:
+        assert sp.issparse(data.X) and data.X.format == "csr"
