@@ -82,6 +82,12 @@ def resolve_backend(device, *, require_torch=False):
     )
 
 
+def _squared_norm(values):
+    """Sum of squares accumulated in float64 (float32 sums lose ~1e-7 of it)."""
+    values = np.asarray(values, dtype=np.float64).ravel()
+    return float(np.dot(values, values))
+
+
 def _csr_pair(X):
     """CSR copies of X and X.T with sorted indices, never touching the caller's X."""
     X_csr = X.tocsr()
@@ -209,14 +215,14 @@ class NumpyBackend:
             vals = X_csr.data
             return DataMatrix(
                 self, X_csr, Xt_csr,
-                sq_norm=float(np.dot(vals, vals)), total=float(vals.sum()),
+                sq_norm=_squared_norm(vals), total=float(vals.sum(dtype=np.float64)),
                 max_value=float(vals.max()) if vals.size else 0.0,
             )
         X = np.asarray(X)
         mask_t = None if mask is None else np.ascontiguousarray(mask.T)
         return DataMatrix(
             self, X, np.ascontiguousarray(X.T), mask=mask, mask_t=mask_t,
-            sq_norm=float(np.vdot(X, X)), total=float(X.sum()),
+            sq_norm=_squared_norm(X), total=float(X.sum(dtype=np.float64)),
             max_value=float(X.max()) if X.size else 0.0,
         )
 
@@ -351,7 +357,7 @@ class TorchBackend:
             vals = X_csr.data
             return DataMatrix(
                 self, self._csr_tensor(X_csr), self._csr_tensor(Xt_csr),
-                sq_norm=float(np.dot(vals, vals)), total=float(vals.sum()),
+                sq_norm=_squared_norm(vals), total=float(vals.sum(dtype=np.float64)),
                 max_value=float(vals.max()) if vals.size else 0.0,
             )
         X = np.asarray(X)
@@ -360,7 +366,7 @@ class TorchBackend:
         return DataMatrix(
             self, Xd, Xd.T.contiguous(), mask=m,
             mask_t=None if m is None else m.T.contiguous(),
-            sq_norm=float(np.vdot(X, X)), total=float(X.sum()),
+            sq_norm=_squared_norm(X), total=float(X.sum(dtype=np.float64)),
             max_value=float(X.max()) if X.size else 0.0,
         )
 

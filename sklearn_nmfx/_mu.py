@@ -33,11 +33,14 @@ class MUNMF(FactorizationBase):
         + alpha_H * l1_ratio * n_samples * ||H||_1
         + 0.5 * alpha_H * (1 - l1_ratio) * n_samples * ||H||_F^2
 
-    with multiplicative updates (Lee & Seung 2001; Fevotte & Idier 2011). For the
-    Frobenius loss the updates are accelerated as in Gillis & Glineur (2012):
-    the expensive products with X are computed once per iteration and the cheap
-    update of each factor is repeated on them while it still moves. Every step
-    is a multiplicative update, so the objective never increases.
+    with multiplicative updates (Lee & Seung 2001; Fevotte & Idier 2011):
+    majorization-minimization steps that keep the factors non-negative and never
+    increase the objective. For the Frobenius loss the step is the fast
+    multiplicative update of Pham, Cohen & Chonavel (2023), whose tighter majorant
+    lets entries reach zero (Lee & Seung's rule stalls on plateaus where it cannot),
+    accelerated as in Gillis & Glineur (2012): the expensive products with X are
+    computed once per iteration and the cheap update of each factor is repeated on
+    them while it still moves.
 
     The parameters have the names and meanings of
     :class:`sklearn.decomposition.NMF`, so code moves over by changing the class
@@ -71,9 +74,10 @@ class MUNMF(FactorizationBase):
         contain zeros.
 
     tol : float, default=1e-4
-        Tolerance of the stopping condition: the fit stops when
-        ``sqrt(2 * objective)`` decreased by less than ``tol`` times its initial
-        value over the last 10 iterations.
+        Tolerance of the stopping condition, checked every 10 iterations: the fit
+        stops when an iteration changes W and H (L1 norm of the change) by less
+        than ``tol`` times the change of the first iteration, the measure that
+        scikit-learn's coordinate descent solver uses.
 
     max_iter : int, default=200
         Maximum number of iterations before timing out (a ``ConvergenceWarning``
@@ -150,6 +154,9 @@ class MUNMF(FactorizationBase):
 
     Fevotte, C. & Idier, J. (2011). Algorithms for nonnegative matrix
     factorization with the beta-divergence. Neural Computation 23(9).
+
+    Pham, M. Q., Cohen, J. E. & Chonavel, T. (2023). A fast multiplicative
+    updates algorithm for non-negative matrix factorization. arXiv:2303.17992.
 
     Gillis, N. & Glineur, F. (2012). Accelerated multiplicative updates and
     hierarchical ALS algorithms for nonnegative matrix factorization. Neural

@@ -1,11 +1,20 @@
 """Multiplicative updates for NMF with any beta divergence.
 
-Lee & Seung (2001) for the Frobenius loss, Fevotte & Idier (2011) for beta
-divergences, and for the Frobenius loss the acceleration of Gillis & Glineur
-(2012): the expensive products ``X @ H.T`` and ``H @ H.T`` are computed once per
-outer iteration and the cheap update of W is repeated on them while it still moves
-(the same for H). Each repeat is an ordinary MU step, so the objective still never
+Lee & Seung (2001) for the Frobenius loss and Fevotte & Idier (2011) for beta
+divergences: majorization-minimization steps whose diagonal majorant makes the
+update a multiplication, so factors stay non-negative and the objective never
 increases.
+
+For the Frobenius loss the step is the fast multiplicative update of Pham, Cohen &
+Chonavel (2023, "fastMU"): the same majorization-minimization, with the tighter
+majorant ``diag(G^T G 1)`` in place of Lee & Seung's ``diag((F G^T G) / F)``. Entries
+can reach exactly zero in one step (and leave it again), where Lee & Seung's rule
+only lets them decay geometrically, which leaves it stuck on plateaus (on 20
+Newsgroups at k=20: 102.530 after 200 iterations, against 102.521 for coordinate
+descent and for this step after about 90). It is combined with the acceleration of
+Gillis & Glineur (2012): the expensive products ``X @ H.T`` and ``H @ H.T`` are
+computed once per outer iteration and the cheap update of W is repeated on them
+while it still moves (the same for H).
 
 The W and H updates are one function: H is kept transposed (``Ht``, shape
 ``(n_features, n_components)``), and the update of ``Ht`` is the update of ``W``
@@ -47,24 +56,40 @@ def floors(dtype, max_value):
     return tiny, max(eps, tiny)
 
 
-def frobenius_step(F, XG, GtG, l1, l2, floor, B):
-    """One MU step of the rows F against ``X @ G`` and ``G.T @ G`` (Frobenius loss)."""
-    den = F @ GtG
+def frobenius_scale(GtG, l2, floor, B, relax=1.99):
+    """Step sizes of the fast MU step: ``relax / (G^T G 1 + l2)`` per component.
+
+    ``G^T G`` is non-negative, so its row sums bound it from above (diagonal
+    dominance): a projected gradient step scaled by their inverse never increases
+    the objective for any ``relax`` in (0, 2).
+    """
+    xp = B.namespace()
+    den = xp.sum(GtG, axis=0)[None, :]
     if l2:
-        den += l2 * F
+        den = den + l2
+    return relax / B.clamp_min(den, floor)
+
+
+def frobenius_step(F, XG, GtG, scale, l1, l2, B):
+    """One fast MU step of the rows F against ``X @ G`` and ``G.T @ G`` (Frobenius)."""
+    step = F @ GtG
+    step -= XG
+    if l2:
+        step += l2 * F
     if l1:
-        den += l1
-    B.clamp_min_(den, floor)
-    return F * (XG / den)
+        step += l1
+    step *= scale
+    return B.clamp_min_(F - step, 0.0)
 
 
 def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.1):
-    """Repeated MU steps on fixed products, stopped once a step moves less than
+    """Repeated fast MU steps on fixed products, stopped once a step moves less than
     ``delta`` times the first one (Gillis & Glineur 2012)."""
     xp = B.namespace()
+    scale = frobenius_scale(GtG, l2, floor, B)
     first = None
     for repeat in range(n_repeats):
-        F_new = frobenius_step(F, XG, GtG, l1, l2, floor, B)
+        F_new = frobenius_step(F, XG, GtG, scale, l1, l2, B)
         if n_repeats > 1:
             diff = F_new - F
             moved = B.scalar(xp.tensordot(diff, diff, axes=2))
@@ -139,6 +164,10 @@ def _check_finite(value, n_iter):
         )
 
 
+def _l1_change(new, old, xp):
+    return xp.sum(xp.abs(new - old))
+
+
 def multiplicative_update(
     data, W, Ht, *, beta, l1_W, l2_W, l1_H, l2_H, max_iter, tol, B,
     check_every=10, fixed_columns=None, callback=None,
@@ -158,11 +187,14 @@ def multiplicative_update(
         Regularization weights (see ``losses.regularization``).
     max_iter : int
     tol : float
-        Stop when ``sqrt(2 * objective)`` fell by less than ``tol`` times its
-        initial value over the last ``check_every`` iterations.
+        Stop when an iteration changes the factors by less than ``tol`` times the
+        change of the first iteration (L1 norm of the change of W and H, as
+        scikit-learn's coordinate descent measures it). Checked every
+        ``check_every`` iterations.
     B : backend
     check_every : int, default=10
-        How often the objective is evaluated (a host sync on accelerators).
+        How often the objective and the stopping rule are evaluated (a host sync
+        on accelerators).
     fixed_columns : array of bool of shape (n_components,), default=None
         Components whose column of ``Ht`` is kept as given.
     callback : callable, default=None
@@ -195,11 +227,12 @@ def multiplicative_update(
     history = [(0, objective)]
     if callback is not None:
         callback(0, objective)
-    error_at_init = previous_error = math.sqrt(2.0 * max(objective, 0.0))
+    first_change = None
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         check = n_iter % check_every == 0 or n_iter == max_iter
+        W_old, Ht_old = W, Ht  # every update returns new arrays
         if fast:
             XHt = data.matmul(Ht)
             HtHt = Ht.T @ Ht
@@ -214,6 +247,10 @@ def multiplicative_update(
             Ht = beta_step(data.T, Ht, W, beta, l1_H, l2_H, floor, eps, B)
         if Ht_fixed is not None:
             Ht[:, fixed_columns] = Ht_fixed
+        if n_iter == 1 or check:
+            change = B.scalar(_l1_change(W, W_old, xp) + _l1_change(Ht, Ht_old, xp))
+            if first_change is None:
+                first_change = change
         if check:
             if not fast:
                 objective = objective_of(beta_divergence(data, W, Ht, beta, B, eps=eps), W, Ht)
@@ -221,11 +258,9 @@ def multiplicative_update(
             history.append((n_iter, objective))
             if callback is not None:
                 callback(n_iter, objective)
-            error = math.sqrt(2.0 * max(objective, 0.0))
-            if error_at_init == 0 or (previous_error - error) / error_at_init < tol:
+            if change <= tol * first_change:
                 converged = True
                 break
-            previous_error = error
     return W, Ht, n_iter, history, converged
 
 
@@ -248,11 +283,12 @@ def solve_rows(data, Ht, W, *, beta, l1, l2, max_iter, tol, B, check_every=10):
     if fast:
         XHt = data.matmul(Ht)
         HtHt = Ht.T @ Ht
+        scale = frobenius_scale(HtHt, l2, floor, B)
     active = xp.ones((W.shape[0], 1), dtype=xp.bool)
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         if fast:
-            W_new = frobenius_step(W, XHt, HtHt, l1, l2, floor, B)
+            W_new = frobenius_step(W, XHt, HtHt, scale, l1, l2, B)
         else:
             W_new = beta_step(data, W, Ht, beta, l1, l2, floor, eps, B)
         diff = W_new - W
