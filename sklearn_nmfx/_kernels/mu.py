@@ -56,40 +56,43 @@ def floors(dtype, max_value):
     return tiny, max(eps, tiny)
 
 
-def frobenius_scale(GtG, l2, floor, B, relax=1.99):
-    """Step sizes of the fast MU step: ``relax / (G^T G 1 + l2)`` per component.
+def frobenius_operator(XG, GtG, l1, l2, floor, B, relax=1.99):
+    """``(M, C)`` such that the fast MU step of the rows F is ``max(F @ M + C, 0)``.
 
-    ``G^T G`` is non-negative, so its row sums bound it from above (diagonal
-    dominance): a projected gradient step scaled by their inverse never increases
-    the objective for any ``relax`` in (0, 2).
+    The step is the projected gradient step ``F - s * (F (G^T G + l2 I) - X G + l1)``
+    scaled by ``s = relax / (G^T G 1 + l2)``, the inverse of a diagonal majorant of
+    the Hessian (``G^T G`` is non-negative, so its row sums bound it from above), so
+    it never increases the objective for any ``relax`` in (0, 2). Rewritten as
+    ``F @ M + C`` with ``M = I - (G^T G + l2 I) diag(s)`` and ``C = (X G - l1) diag(s)``,
+    a repeat costs one small matrix product and two passes over F.
     """
+    import array_api_compat
+
     xp = B.namespace()
-    den = xp.sum(GtG, axis=0)[None, :]
-    if l2:
-        den = den + l2
-    return relax / B.clamp_min(den, floor)
+    k = GtG.shape[0]
+    identity = xp.eye(k, dtype=GtG.dtype, device=array_api_compat.device(GtG))
+    hessian = GtG + l2 * identity if l2 else GtG
+    scale = relax / B.clamp_min(xp.sum(hessian, axis=0), floor)
+    M = identity - hessian * scale[None, :]
+    C = (XG - l1) * scale[None, :] if l1 else XG * scale[None, :]
+    return M, C
 
 
-def frobenius_step(F, XG, GtG, scale, l1, l2, B):
-    """One fast MU step of the rows F against ``X @ G`` and ``G.T @ G`` (Frobenius)."""
-    step = F @ GtG
-    step -= XG
-    if l2:
-        step += l2 * F
-    if l1:
-        step += l1
-    step *= scale
-    return B.clamp_min_(F - step, 0.0)
+def frobenius_step(F, M, C, B):
+    """One fast MU step of the rows F (Frobenius loss): ``max(F @ M + C, 0)``."""
+    F_new = F @ M
+    F_new += C
+    return B.clamp_min_(F_new, 0.0)
 
 
 def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.1):
     """Repeated fast MU steps on fixed products, stopped once a step moves less than
     ``delta`` times the first one (Gillis & Glineur 2012)."""
     xp = B.namespace()
-    scale = frobenius_scale(GtG, l2, floor, B)
+    M, C = frobenius_operator(XG, GtG, l1, l2, floor, B)
     first = None
     for repeat in range(n_repeats):
-        F_new = frobenius_step(F, XG, GtG, scale, l1, l2, B)
+        F_new = frobenius_step(F, M, C, B)
         if n_repeats > 1:
             diff = F_new - F
             moved = B.scalar(xp.tensordot(diff, diff, axes=2))
@@ -281,14 +284,12 @@ def solve_rows(data, Ht, W, *, beta, l1, l2, max_iter, tol, B, check_every=10):
     floor, eps = floors(W.dtype, data.max_value)
     fast = beta == 2 and data.mask is None
     if fast:
-        XHt = data.matmul(Ht)
-        HtHt = Ht.T @ Ht
-        scale = frobenius_scale(HtHt, l2, floor, B)
+        M, C = frobenius_operator(data.matmul(Ht), Ht.T @ Ht, l1, l2, floor, B)
     active = xp.ones((W.shape[0], 1), dtype=xp.bool)
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         if fast:
-            W_new = frobenius_step(W, XHt, HtHt, scale, l1, l2, B)
+            W_new = frobenius_step(W, M, C, B)
         else:
             W_new = beta_step(data, W, Ht, beta, l1, l2, floor, eps, B)
         diff = W_new - W
