@@ -4,7 +4,10 @@ on the CPU or any PyTorch device.
 Importing the package never imports PyTorch.
 """
 
+from ._autograd import AutogradNMF
 from ._mu import MUNMF
+from ._sgd import SGDNMF
+from ._svd import TruncatedSVDTopics
 
-__all__ = ["MUNMF"]
+__all__ = ["AutogradNMF", "MUNMF", "SGDNMF", "TruncatedSVDTopics"]
 __version__ = "0.1.0"

@@ -13,7 +13,10 @@ algorithm.
 
 from __future__ import annotations
 
+import os
+import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
@@ -82,6 +85,34 @@ def resolve_backend(device, *, require_torch=False):
     )
 
 
+# Sparse products with fewer stored entries than this run on one thread.
+_PARALLEL_MIN_NNZ = 200_000
+_POOL = None
+_POOL_LOCK = threading.Lock()
+
+
+def _cpu_threads():
+    """Threads for sparse products: the CPUs this process may use, at most 8, and
+    no more than a threadpoolctl limit on BLAS (so ``threadpool_limits(1)`` and
+    scikit-learn's parallel jobs keep one thread each)."""
+    try:
+        n_cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        n_cpus = os.cpu_count() or 1
+    from threadpoolctl import threadpool_info
+
+    blas = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    return max(1, min(8, n_cpus, *blas))
+
+
+def _thread_pool():
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sklearn_nmfx")
+        return _POOL
+
+
 def _squared_norm(values):
     """Sum of squares accumulated in float64 (float32 sums lose ~1e-7 of it)."""
     values = np.asarray(values, dtype=np.float64).ravel()
@@ -128,6 +159,7 @@ class DataMatrix:
         self.max_value = max_value
         self._transposed = None
         self._nonzero_rows = None
+        self._row_blocks = None
 
     @property
     def shape(self):
@@ -155,7 +187,9 @@ class DataMatrix:
 
     def matmul(self, B):
         """X @ B for a dense B."""
-        return self.X @ B
+        if self._row_blocks is None:
+            self._row_blocks = self.backend.row_blocks(self.X)
+        return self.backend.matmul(self.X, B, self._row_blocks)
 
     @property
     def values(self):
@@ -232,6 +266,32 @@ class NumpyBackend:
 
     def nnz(self, X):
         return X.nnz if sp.issparse(X) else X.size
+
+    def row_blocks(self, X):
+        """Row blocks of a large CSR X with equal shares of its non-zeros, one per
+        thread, or None where one thread does (dense X, small X, one core)."""
+        if not sp.issparse(X) or X.nnz < _PARALLEL_MIN_NNZ:
+            return None
+        n_threads = _cpu_threads()  # asks threadpoolctl: only for large X
+        if n_threads < 2:
+            return None
+        cuts = np.searchsorted(X.indptr, np.linspace(0, X.nnz, n_threads + 1)[1:-1])
+        bounds = [0, *(int(c) for c in cuts), X.shape[0]]
+        return [(a, b, X[a:b]) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+    def matmul(self, X, B, row_blocks=None):
+        """X @ B; a large sparse X is multiplied in row blocks on threads (SciPy's
+        sparse product is single-threaded and releases the GIL)."""
+        if row_blocks is None:
+            return X @ B
+        out = np.empty((X.shape[0], B.shape[1]), dtype=np.result_type(X.dtype, B.dtype))
+
+        def multiply(block):
+            start, stop, X_block = block
+            out[start:stop] = X_block @ B
+
+        list(_thread_pool().map(multiply, row_blocks))
+        return out
 
     def sparse_like(self, X, values):
         return sp.csr_matrix((values, X.indices, X.indptr), shape=X.shape)
@@ -372,6 +432,12 @@ class TorchBackend:
 
     def sparse_values(self, X):
         return X.values()
+
+    def row_blocks(self, X):
+        return None  # PyTorch's sparse product is multi-threaded already
+
+    def matmul(self, X, B, row_blocks=None):
+        return X @ B
 
     def nnz(self, X):
         return int(X.values().shape[0]) if self.is_sparse(X) else X.numel()

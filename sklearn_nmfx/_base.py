@@ -13,6 +13,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_array
 
 from ._backend import resolve_backend
+from ._scoring import bicross_validation_score
 from ._validation import (
     Integral,
     Interval,
@@ -159,6 +160,32 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         result = X @ self.components_.astype(X.dtype, copy=False)
         return result.toarray() if sp.issparse(result) else np.asarray(result)
 
+    def score(self, X, y=None):
+        """Held-out score of the model on X: minus a mean squared error, higher is better.
+
+        Bi-cross-validation: the columns of X are split at random (fixed seed)
+        into two halves; W of every row is solved, with H fixed, on one half of
+        its columns and the squared error of ``W @ H`` is measured on the other
+        half, and the other way round. The score is minus the mean of those
+        squared errors over all entries. Unlike a reconstruction error it does not
+        keep improving as ``n_components`` grows, so ``GridSearchCV`` over
+        ``n_components`` can use it (it is the default scoring). See
+        :func:`sklearn_nmfx._scoring.bicross_validation_score`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data, typically rows not used in ``fit``.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            Minus the mean squared error of the held-out entries.
+        """
+        return bicross_validation_score(self, X)
+
     @property
     def _n_features_out(self):
         """Number of transformed output features (for get_feature_names_out)."""
@@ -171,6 +198,57 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         tags.input_tags.allow_nan = self._supports_missing
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags
+
+
+class NMFBase(FactorizationBase):
+    """Base of the NMF estimators: ``fit`` and ``fit_transform`` take the custom
+    start ``W`` and ``H`` (used with ``init='custom'``), as in scikit-learn's NMF."""
+
+    def fit(self, X, y=None, W=None, H=None):
+        """Learn an NMF model for the data X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training vector, where ``n_samples`` is the number of samples and
+            ``n_features`` is the number of features. Sparse X is never densified.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        W : array-like of shape (n_samples, n_components), default=None
+            With ``init='custom'``, the initial W.
+        H : array-like of shape (n_components, n_features), default=None
+            With ``init='custom'``, the initial H.
+
+        Returns
+        -------
+        self : object
+            Returns the instance itself.
+        """
+        self._fit(X, {"W": W, "H": H})
+        return self
+
+    def fit_transform(self, X, y=None, W=None, H=None):
+        """Learn an NMF model for the data X and return the transformed data.
+
+        Returns exactly ``fit(X, W=W, H=H).transform(X)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training vector.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        W : array-like of shape (n_samples, n_components), default=None
+            With ``init='custom'``, the initial W.
+        H : array-like of shape (n_components, n_features), default=None
+            With ``init='custom'``, the initial H.
+
+        Returns
+        -------
+        W : ndarray of shape (n_samples, n_components)
+            Transformed data.
+        """
+        return self._fit(X, {"W": W, "H": H})
 
 
 def _check_finite_attributes(name, attributes):

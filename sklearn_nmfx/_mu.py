@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._base import FactorizationBase
+from ._base import NMFBase
 from ._kernels.init import INIT_METHODS, initialize_factors, resolve_init, uniform_rows
 from ._kernels.losses import (
     BETA_LOSS_NAMES,
@@ -16,10 +16,11 @@ from ._kernels.losses import (
     regularization,
 )
 from ._kernels.mu import floors, multiplicative_update, solve_rows
+from ._kernels.sgd import solve_rows_hals
 from ._validation import Integral, Interval, Real, StrOptions, check_factor
 
 
-class MUNMF(FactorizationBase):
+class MUNMF(NMFBase):
     """Non-negative matrix factorization by multiplicative updates.
 
     Find two non-negative matrices W and H whose product approximates the
@@ -176,7 +177,7 @@ class MUNMF(FactorizationBase):
     """
 
     _parameter_constraints = {
-        **FactorizationBase._parameter_constraints,
+        **NMFBase._parameter_constraints,
         "init": [StrOptions(set(INIT_METHODS)), None],
         "beta_loss": [StrOptions(set(BETA_LOSS_NAMES)), Real],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -212,52 +213,6 @@ class MUNMF(FactorizationBase):
         self.l1_ratio = l1_ratio
         self.verbose = verbose
         self.device = device
-
-    def fit(self, X, y=None, W=None, H=None):
-        """Learn an NMF model for the data X.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training vector, where ``n_samples`` is the number of samples and
-            ``n_features`` is the number of features. Sparse X is never densified.
-        y : Ignored
-            Not used, present for API consistency by convention.
-        W : array-like of shape (n_samples, n_components), default=None
-            With ``init='custom'``, the initial W.
-        H : array-like of shape (n_components, n_features), default=None
-            With ``init='custom'``, the initial H.
-
-        Returns
-        -------
-        self : object
-            Returns the instance itself.
-        """
-        self._fit(X, {"W": W, "H": H})
-        return self
-
-    def fit_transform(self, X, y=None, W=None, H=None):
-        """Learn an NMF model for the data X and return the transformed data.
-
-        Returns exactly ``fit(X, W=W, H=H).transform(X)``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training vector.
-        y : Ignored
-            Not used, present for API consistency by convention.
-        W : array-like of shape (n_samples, n_components), default=None
-            With ``init='custom'``, the initial W.
-        H : array-like of shape (n_components, n_features), default=None
-            With ``init='custom'``, the initial H.
-
-        Returns
-        -------
-        W : ndarray of shape (n_samples, n_components)
-            Transformed data.
-        """
-        return self._fit(X, {"W": W, "H": H})
 
     # -- the work ---------------------------------------------------------------
     def _resolved_n_components(self, n_features, W, H):
@@ -340,11 +295,22 @@ class MUNMF(FactorizationBase):
         return attributes, backend.to_numpy(W_final)
 
     def _solve_W(self, data, Ht, scale, backend):
+        """W for fixed H, row by row (the rows do not depend on each other).
+
+        Frobenius loss: projected least squares, then HALS sweeps (exact coordinate
+        minimization: the subproblem is convex, and MU steps converge slowly on it
+        when H is ill-conditioned). Other losses and masks: MU steps from the
+        constant ``scale``.
+        """
         n_samples, n_features = data.shape
         l1_W, l2_W, _, _ = self._regularization(n_samples, n_features)
+        beta = beta_from_loss(self.beta_loss)
+        if beta == 2 and data.mask is None:
+            return solve_rows_hals(data, Ht, l1=l1_W, l2=l2_W, max_sweeps=int(self.max_iter),
+                                   tol=self.tol, B=backend)
         start = uniform_rows(n_samples, Ht.shape[1], scale, np.dtype(str(Ht.dtype).removeprefix("torch.")))
         W, _ = solve_rows(
-            data, Ht, backend.from_numpy(start), beta=beta_from_loss(self.beta_loss),
+            data, Ht, backend.from_numpy(start), beta=beta,
             l1=l1_W, l2=l2_W, max_iter=int(self.max_iter), tol=self.tol, B=backend,
         )
         return W

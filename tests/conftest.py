@@ -13,6 +13,15 @@ settings.register_profile(
 settings.register_profile("dev", deadline=None, max_examples=25)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
+# The test matrices are tiny: PyTorch's intra-op threads only cost there (and stall
+# badly when the two cores are busy), so the tests run PyTorch on one thread.
+try:
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # the NumPy backend is tested without PyTorch too
+    pass
+
 SEED_CATEGORIES = ["alt.atheism", "talk.religion.misc", "comp.graphics", "sci.space"]
 
 

@@ -1,0 +1,92 @@
+"""
+=====================================================
+Choosing the number of topics: held-out score and NPMI
+=====================================================
+
+How many topics does the seeds' corpus (four 20 Newsgroups categories) hold? Two
+ways of asking, computed in one :class:`~sklearn.model_selection.GridSearchCV`
+run over ``n_components`` with 3-fold cross-validation:
+
+- the estimator's own ``score``: bi-cross-validation on the held-out documents
+  (W of each document is fitted on half of its terms, with the topics fixed,
+  and judged on the other half; minus the mean squared error, higher is
+  better). It is what ``GridSearchCV`` uses when no ``scoring`` is given.
+- topic coherence: NPMI of the top 10 words of each topic, from their
+  co-occurrence in the held-out documents (:func:`sklearn_nmfx.topics.coherence_scorer`).
+
+The held-out score measures how well the topics predict unseen text; coherence
+how interpretable their top words are. Both curves are plotted; the best k of
+each is printed with the topic table of the model refitted with it.
+"""
+
+import time
+import warnings
+
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.datasets import fetch_20newsgroups
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+
+from sklearn_nmfx import MUNMF
+from sklearn_nmfx.topics import coherence_scorer, topic_table
+
+start = time.perf_counter()
+categories = ["alt.atheism", "talk.religion.misc", "comp.graphics", "sci.space"]
+documents = fetch_20newsgroups(
+    subset="train", categories=categories, remove=("headers", "footers", "quotes")
+).data
+
+pipeline = Pipeline([
+    ("tfidf", TfidfVectorizer(stop_words="english", min_df=2)),
+    ("nmf", MUNMF(random_state=1, max_iter=100)),
+])
+ks = [2, 3, 4, 5, 6, 8, 10, 14, 20]
+
+
+def heldout_score(estimator, X, y=None):
+    """The estimator's default score (bi-cross-validation)."""
+    return estimator.score(X)
+
+
+search = GridSearchCV(
+    pipeline,
+    {"nmf__n_components": ks},
+    scoring={"held-out score": heldout_score, "NPMI": coherence_scorer("npmi", n_top=10)},
+    refit="NPMI",
+    cv=3,
+    n_jobs=2,
+)
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    search.fit(documents)
+
+results = search.cv_results_
+score = results["mean_test_held-out score"]
+npmi = results["mean_test_NPMI"]
+best_by_score = ks[int(np.argmax(score))]
+best_by_npmi = ks[int(np.argmax(npmi))]
+print(f"k with the best held-out score: {best_by_score}")
+print(f"k with the best NPMI coherence: {best_by_npmi}")
+for k, s, c in zip(ks, score, npmi):
+    print(f"  k={k:2d}  held-out score {s:.4e}  NPMI {c:.4f}")
+
+# %%
+# The topics of the model refitted with the most coherent k
+print(topic_table(search.best_estimator_, n_top=8))
+
+# %%
+# Both curves
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+ax1.errorbar(ks, score, yerr=results["std_test_held-out score"], marker="o")
+ax1.axvline(best_by_score, color="gray", linestyle="--")
+ax1.set(xlabel="n_components", ylabel="held-out score (-MSE)",
+        title="Bi-cross-validation score")
+ax2.errorbar(ks, npmi, yerr=results["std_test_NPMI"], marker="o", color="C1")
+ax2.axvline(best_by_npmi, color="gray", linestyle="--")
+ax2.set(xlabel="n_components", ylabel="NPMI (top 10 words)", title="Topic coherence")
+fig.tight_layout()
+print(f"done in {time.perf_counter() - start:.1f} s")
+plt.show()

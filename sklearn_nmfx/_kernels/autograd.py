@@ -1,0 +1,362 @@
+"""NMF by PyTorch autograd and a torch optimizer (Adam, L-BFGS, SGD, or any other).
+
+The objective ``d_beta(X, W H) + penalties`` (or a user loss) is written as a torch
+expression and differentiated by autograd; an optimizer steps the factors, which
+are kept non-negative by projection after each step (exact zeros) or by a
+reparametrization (``W = softplus(P)`` or ``exp(P)``, strictly positive).
+
+The built-in losses never densify a sparse X:
+
+- Frobenius: ``0.5 (||X||^2 - 2 <X, W H> + <W^T W, H H^T>)``, where ``<X, W H>``
+  is one autograd function whose forward is ``sum(W * (X @ H^T))`` and whose
+  backward is ``X @ H^T`` (kept from the forward) and ``X^T @ W`` (a product with
+  the CSR copy of X^T): two sparse products per step, as in an MU iteration.
+- Kullback-Leibler on sparse X: ``sum x log(x / WH) - sum x + sum WH`` with
+  ``WH`` gathered at the non-zeros only and ``sum WH`` from column sums.
+- Other beta divergences form ``W H`` by row blocks, running the backward of each
+  block at once, so that one block of ``W H`` is alive at a time.
+
+A user loss ``loss(X, WH)`` receives dense tensors. torch is imported by the
+functions here only, and this module is imported only by AutogradNMF.
+"""
+
+import math
+
+import numpy as np
+
+from .losses import _dense_terms, beta_divergence, penalty
+
+OPTIMIZERS = ("adam", "lbfgs", "sgd")
+CONSTRAINTS = ("project", "softplus", "exp")
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+# -- non-negativity ---------------------------------------------------------------
+def to_free(F, constraint, floor):
+    """The unconstrained parameter whose image is F (a copy of F for 'project')."""
+    torch = _torch()
+    if constraint == "project":
+        return F.detach().clone()
+    F = torch.clamp(F.detach(), min=floor)
+    if constraint == "exp":
+        return torch.log(F)
+    return F + torch.log(-torch.expm1(-F))  # softplus^-1, stable for large F
+
+
+def from_free(P, constraint):
+    """The non-negative factor of a parameter."""
+    torch = _torch()
+    if constraint == "project":
+        return P
+    if constraint == "exp":
+        return torch.exp(P)
+    return torch.nn.functional.softplus(P)
+
+
+# -- losses -----------------------------------------------------------------------
+_INNER = []
+
+
+def _inner_class():
+    if _INNER:
+        return _INNER[0]
+    torch = _torch()
+
+    class DataInner(torch.autograd.Function):
+        """``<X, W Ht^T>``, with the products of X (sparse or dense) by DataMatrix."""
+
+        @staticmethod
+        def forward(ctx, W, Ht, data):
+            XHt = data.matmul(Ht)
+            ctx.data = data
+            ctx.save_for_backward(W, XHt)
+            return torch.sum(W * XHt)
+
+        @staticmethod
+        def backward(ctx, grad):
+            W, XHt = ctx.saved_tensors
+            grad_W = grad * XHt if ctx.needs_input_grad[0] else None
+            grad_Ht = grad * ctx.data.T.matmul(W) if ctx.needs_input_grad[1] else None
+            return grad_W, grad_Ht, None
+
+    _INNER.append(DataInner)
+    return DataInner
+
+
+def data_inner(data, W, Ht):
+    """``<X, W Ht^T>``, differentiable in W and Ht; X is never densified."""
+    return _inner_class().apply(W, Ht, data)
+
+
+def frobenius_loss(data, W, Ht, XHt=None):
+    """``0.5 ||X - W Ht^T||^2`` by the trace form; ``XHt`` given when Ht is fixed."""
+    torch = _torch()
+    inner = torch.sum(W * XHt) if XHt is not None else data_inner(data, W, Ht)
+    return 0.5 * (data.squared_norm - 2.0 * inner + torch.sum((W.T @ W) * (Ht.T @ Ht)))
+
+
+class Objective:
+    """The loss of X against ``W Ht^T`` plus penalties, with its backward.
+
+    ``evaluate(W, Ht, backward)`` returns the objective as a float and, when
+    ``backward``, accumulates its gradient into the graph leaves of W and Ht.
+
+    Parameters
+    ----------
+    data : DataMatrix (torch backend)
+    beta : float or None
+        The beta divergence, or None with ``user_loss``.
+    user_loss : callable or None
+        ``user_loss(X, WH) -> scalar tensor``, X and WH dense.
+    l1_W, l2_W, l1_H, l2_H : float
+    eps : float
+        Floor of W H inside logarithms and negative powers.
+    B : TorchBackend
+    fixed_Ht : tensor or None
+        With Ht fixed (``transform``), the Frobenius loss reuses ``X @ Ht``.
+    """
+
+    def __init__(self, data, *, beta, user_loss, l1_W, l2_W, l1_H, l2_H, eps, B,
+                 fixed_Ht=None):
+        self.data, self.beta, self.user_loss = data, beta, user_loss
+        self.l1_W, self.l2_W, self.l1_H, self.l2_H = l1_W, l2_W, l1_H, l2_H
+        self.eps, self.B = eps, B
+        self.XHt = None
+        if fixed_Ht is not None and user_loss is None and beta == 2:
+            self.XHt = data.matmul(fixed_Ht)
+        self._X_dense = None
+
+    def _penalty(self, W, Ht):
+        return penalty(W, Ht, self.l1_W, self.l2_W, self.l1_H, self.l2_H, self.B.namespace())
+
+    def evaluate(self, W, Ht, backward=True):
+        torch = _torch()
+        data, beta = self.data, self.beta
+        if self.user_loss is not None:
+            if self._X_dense is None:
+                self._X_dense = self.B.densify(data.X)
+            value = self.user_loss(self._X_dense, W @ Ht.T) + self._penalty(W, Ht)
+            if not isinstance(value, torch.Tensor) or value.dim() != 0:
+                raise TypeError(
+                    "the loss callable must return a scalar tensor (0-d), got "
+                    f"{type(value).__name__} {getattr(value, 'shape', '')}."
+                )
+        elif beta == 2:
+            value = frobenius_loss(data, W, Ht, self.XHt) + self._penalty(W, Ht)
+        elif beta == 1 and data.is_sparse:
+            value = beta_divergence(data, W, Ht, 1.0, self.B, eps=self.eps) + self._penalty(W, Ht)
+        else:
+            return self._blockwise(W, Ht, backward)
+        if backward and value.requires_grad:
+            value.backward()
+        return float(value.detach())
+
+    def _blockwise(self, W, Ht, backward):
+        """Any beta divergence over dense row blocks of W H, one block alive at a time."""
+        data = self.data
+        needs_grad = backward and (W.requires_grad or Ht.requires_grad)
+        total = self._penalty(W, Ht)
+        if isinstance(total, _torch().Tensor):
+            if needs_grad and total.requires_grad:
+                total.backward(retain_graph=True)
+            total = total.detach()
+        total = float(total)
+        for start, stop in data.dense_row_blocks():
+            X_blk = self.B.densify(data.row_block(start, stop))
+            value = _dense_terms(X_blk, W[start:stop] @ Ht.T, None, self.beta, self.B, self.eps)
+            if needs_grad:
+                value.backward(retain_graph=True)
+            total += float(value.detach())
+        return total
+
+
+# -- optimizers -------------------------------------------------------------------
+def make_optimizer(optimizer, params, learning_rates, optimizer_kwargs):
+    """A torch optimizer over ``params`` (one parameter group each, its own lr)."""
+    torch = _torch()
+    kwargs = dict(optimizer_kwargs or {})
+    if isinstance(optimizer, str):
+        cls = {"adam": torch.optim.Adam, "lbfgs": torch.optim.LBFGS,
+               "sgd": torch.optim.SGD}[optimizer]
+    else:
+        cls = optimizer
+    if "lr" in kwargs:
+        groups = [{"params": [p]} for p in params]
+    else:
+        groups = [{"params": [p], "lr": lr} for p, lr in zip(params, learning_rates)]
+    if cls is torch.optim.LBFGS:
+        # L-BFGS takes one parameter group: one lr for all
+        kwargs.setdefault("lr", learning_rates[0])
+        kwargs.setdefault("max_iter", 1)
+        kwargs.setdefault("history_size", 10)
+        kwargs.setdefault("line_search_fn", "strong_wolfe")
+        return cls(params, **kwargs)
+    return cls(groups, **kwargs)
+
+
+def default_learning_rates(optimizer, factors, constraint, objective_hessians, learning_rate):
+    """The lr of each factor: for Adam ``learning_rate`` times the largest entry of
+    the factor's start (Adam's steps are about lr per entry, whatever the gradient's
+    scale, so this makes the step relative to the data's scale); for SGD ``learning_rate`` over the
+    Lipschitz constant of the factor's gradient (Frobenius loss); for others
+    ``learning_rate``."""
+    torch = _torch()
+    rates = []
+    for F, hessian in zip(factors, objective_hessians):
+        if optimizer == "adam":
+            if constraint == "project":
+                largest = float(torch.max(F)) if F.numel() else 0.0
+                rates.append(learning_rate * (largest if largest > 0 else 1.0))
+            else:
+                rates.append(learning_rate)
+        elif optimizer == "sgd":
+            lipschitz = float(np.linalg.eigvalsh(hessian)[-1]) if hessian is not None else 1.0
+            rates.append(learning_rate / max(lipschitz, 1e-12))
+        else:
+            rates.append(learning_rate)
+    return rates
+
+
+def autograd_nmf(
+    objective, W, Ht, *, update_W=True, update_H=True, optimizer, optimizer_kwargs,
+    learning_rate, constraint, max_iter, tol, n_iter_no_change, decay, floor,
+    row_tol=None, check_every=10, callback=None,
+):
+    """Minimize ``objective`` over the non-negative W and/or Ht with a torch optimizer.
+
+    The learning rate decays: every ``check_every`` steps the objective is checked
+    and, once it fell by less than ``tol`` times its initial value (as
+    ``sqrt(2 * objective)``) over the last check, every lr is multiplied by
+    ``decay``. The fit stops after ``n_iter_no_change`` such decays in a row
+    without improvement, or at ``max_iter``.
+
+    With ``row_tol`` (``transform``: W only, H fixed) the schedule is fixed instead
+    (``decay`` every ``check_every`` steps) and each row of W stops by itself once
+    a check finds it moved by less than ``row_tol`` relative to its norm, so the
+    result for a row does not depend on the other rows.
+
+    ``learning_rate`` is 'auto', a float, or a list with the lr of each updated
+    factor (``transform`` reuses the lr of W found by ``fit``, so that it does not
+    depend on the rows transformed).
+
+    Returns
+    -------
+    W, Ht : tensors (detached)
+    n_iter : int
+    history : list of (int, float)
+    converged : bool
+    rates : list of float
+        The initial lr of each updated factor (W first).
+    """
+    torch = _torch()
+    P_W = to_free(W, constraint, floor).requires_grad_(update_W)
+    P_Ht = to_free(Ht, constraint, floor).requires_grad_(update_H)
+    params = [p for p, on in ((P_W, update_W), (P_Ht, update_H)) if on]
+    hessians = []
+    if update_W:
+        hessians.append(_gram_np(Ht))
+    if update_H:
+        hessians.append(_gram_np(W))
+    factors = [F for F, on in ((W, update_W), (Ht, update_H)) if on]
+    name = optimizer if isinstance(optimizer, str) else None
+    if isinstance(learning_rate, (list, tuple)):
+        rates = [float(rate) for rate in learning_rate]
+    elif learning_rate == "auto":
+        base = {"adam": 0.02, "sgd": 1.0, "lbfgs": 1.0}.get(name, 1e-3)
+        rates = default_learning_rates(name, factors, constraint, hessians, base)
+    else:
+        rates = [float(learning_rate)] * len(params)
+    opt = make_optimizer(optimizer, params, rates, optimizer_kwargs)
+    is_lbfgs = isinstance(opt, torch.optim.LBFGS)
+
+    def closure():
+        opt.zero_grad(set_to_none=False)
+        return objective.evaluate(from_free(P_W, constraint), from_free(P_Ht, constraint))
+
+    with torch.no_grad():
+        current = objective.evaluate(from_free(P_W, constraint), from_free(P_Ht, constraint),
+                                     backward=False)
+    _check_finite(current, 0)
+    history = [(0, current)]
+    if callback is not None:
+        callback(0, current)
+    error_at_init = previous_error = math.sqrt(2.0 * max(current, 0.0))
+    active = None
+    if row_tol is not None:
+        active = torch.ones((W.shape[0], 1), dtype=torch.bool, device=W.device)
+        snapshot = P_W.detach().clone()
+    stalls = 0
+    converged = False
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        if is_lbfgs:
+            value = opt.step(lambda: torch.as_tensor(closure()))
+            value = float(value)
+        else:
+            value = closure()
+            opt.step()
+        if constraint == "project":
+            with torch.no_grad():
+                for p in params:
+                    p.clamp_(min=0.0)
+        if active is not None:
+            with torch.no_grad():
+                P_W.copy_(torch.where(active, P_W, snapshot))
+        if n_iter % check_every and n_iter != max_iter:
+            continue
+        if active is not None:
+            with torch.no_grad():
+                moved = torch.sum((P_W - snapshot) ** 2, dim=1, keepdim=True)
+                size = torch.sum(P_W * P_W, dim=1, keepdim=True)
+                active &= moved > (row_tol * row_tol) * size
+                snapshot = P_W.detach().clone()
+                _scale_lr(opt, decay)
+            history.append((n_iter, value))
+            if not bool(torch.any(active)):
+                converged = True
+                break
+            continue
+        _check_finite(value, n_iter)
+        history.append((n_iter, value))
+        if callback is not None:
+            callback(n_iter, value)
+        error = math.sqrt(2.0 * max(value, 0.0))
+        if error_at_init == 0:
+            converged = True
+            break
+        if previous_error - error < tol * error_at_init:
+            stalls += 1
+            if stalls > n_iter_no_change:
+                converged = True
+                break
+            _scale_lr(opt, decay)
+        else:
+            stalls = 0
+        previous_error = min(previous_error, error)
+    W_out = from_free(P_W, constraint).detach()
+    Ht_out = from_free(P_Ht, constraint).detach()
+    return W_out, Ht_out, n_iter, history, converged, rates
+
+
+def _scale_lr(opt, factor):
+    for group in opt.param_groups:
+        group["lr"] = group["lr"] * factor
+
+
+def _gram_np(F):
+    F = F.detach()
+    return (F.T @ F).cpu().double().numpy()
+
+
+def _check_finite(value, n_iter):
+    if not math.isfinite(value):
+        raise RuntimeError(
+            f"the objective became {value} at iteration {n_iter}: the learning rate is "
+            "too large or the data overflow the floating-point type. Lower "
+            "learning_rate, rescale X, or use float64."
+        )

@@ -1,0 +1,471 @@
+"""SGDNMF: minibatch (online) non-negative matrix factorization, with ``partial_fit``."""
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+
+from ._base import NMFBase
+from ._kernels.init import INIT_METHODS, initialize_factors, resolve_init
+from ._kernels.losses import error_from_divergence, regularization
+from ._kernels.sgd import (
+    LEARNING_RATES,
+    gram,
+    minibatch_nmf,
+    solve_rows_hals,
+)
+from ._validation import Integral, Interval, Real, StrOptions, check_factor, validate_params
+
+
+def resolved_n_components(estimator, n_features, W, H):
+    """``n_components``, or with 'auto'/None the rank of a custom start or n_features."""
+    if estimator.n_components not in ("auto", None):
+        return estimator.n_components
+    if estimator.init == "custom":
+        if H is not None:
+            return np.shape(H)[0]
+        if W is not None:
+            return np.shape(W)[1]
+    return n_features
+
+
+def initial_factors(estimator, X, W, H, n_components):
+    """The start (W, H) in NumPy, from ``init`` and ``random_state`` as in scikit-learn."""
+    name = type(estimator).__name__
+    n_samples, n_features = X.shape
+    init = resolve_init(estimator.init, n_components, n_samples, n_features)
+    if init == "custom":
+        if W is None or H is None:
+            raise ValueError(f"init='custom' needs both W and H passed to {name}.fit.")
+        W = check_factor(W, (n_samples, n_components), X.dtype, f"{name} (input W)")
+        H = check_factor(H, (n_components, n_features), X.dtype, f"{name} (input H)")
+        return W.copy(), H.copy()
+    if W is not None or H is not None:
+        warnings.warn(
+            "When init!='custom', provided W or H are ignored. Set init='custom' to "
+            "use them as initialization.",
+            RuntimeWarning,
+        )
+    return initialize_factors(X, n_components, init, estimator.random_state)
+
+
+def _row_blocks(n_rows, batch_size):
+    return [(start, min(start + batch_size, n_rows)) for start in range(0, n_rows, batch_size)]
+
+
+class SGDNMF(NMFBase):
+    """Non-negative matrix factorization by minibatch (online) projected gradient.
+
+    Find two non-negative matrices W and H whose product approximates the
+    non-negative matrix X, ``X ~ W @ H``, by minimizing the Frobenius loss plus
+    the elementwise L1/L2 penalties of :class:`sklearn.decomposition.NMF`::
+
+        0.5 * ||X - WH||_F^2
+        + alpha_W * l1_ratio * n_features * ||W||_1
+        + 0.5 * alpha_W * (1 - l1_ratio) * n_features * ||W||_F^2
+        + alpha_H * l1_ratio * n_samples * ||H||_1
+        + 0.5 * alpha_H * (1 - l1_ratio) * n_samples * ||H||_F^2
+
+    one minibatch of rows at a time (online matrix factorization, Mairal et al.
+    2010). For each minibatch ``X_b`` the rows ``W_b`` are solved with H fixed
+    (a few HALS sweeps, i.e. projected coordinate steps of size ``1 / L`` with
+    ``L`` the Lipschitz constant of each column), the statistics ``A = W^T W``
+    and ``B = W^T X`` are updated, and H takes a projected gradient step on
+    ``0.5 tr(H^T A H) - tr(H^T B)``. Non-negativity is kept by projection
+    (``max(0, .)``), never by a penalty. In ``fit`` the statistics of a batch are
+    replaced when the batch is visited again, so every step uses the exact
+    gradient of the whole objective in H: the objective never increases (with
+    the default ``learning_rate``) and the epochs converge. In ``partial_fit``
+    (streaming) the statistics of earlier chunks decay by ``forget_factor``, and
+    memory stays bounded by the chunk.
+
+    Parameters
+    ----------
+    n_components : int, 'auto' or None, default='auto'
+        Number of components (topics). With 'auto' (or None) it is taken from
+        the shape of ``W`` or ``H`` when given with ``init='custom'``, else it
+        is ``n_features``.
+
+    init : {'random', 'nndsvd', 'nndsvda', 'nndsvdar', 'custom'}, default=None
+        How W and H start, exactly as in :class:`sklearn.decomposition.NMF`
+        (None: 'nndsvda' if ``n_components <= min(n_samples, n_features)``,
+        otherwise 'random'). In ``partial_fit`` the first chunk is initialized.
+
+    batch_size : int, default=1024
+        Number of rows (samples) in each minibatch.
+
+    learning_rate : {'lipschitz', 'constant', 'invscaling', 'adaptive'}, \
+            default='lipschitz'
+        Step size of the H updates:
+
+        - 'lipschitz': a HALS sweep over the rows of H, each with the step
+          ``1 / A_jj``, the Lipschitz constant of that row's block (the exact
+          minimizer along it). No step size to tune; the objective never
+          increases.
+        - 'constant': full projected gradient steps ``eta0 / L``, with ``L`` the
+          largest eigenvalue of ``A`` (converges for ``eta0 < 2``).
+        - 'invscaling': steps ``eta0 / t ** power_t / L``, t the epoch.
+        - 'adaptive': steps ``eta0 / L`` while the objective keeps falling; after
+          ``n_iter_no_change`` epochs without improvement ``eta`` is divided by
+          5 (as in :class:`sklearn.linear_model.SGDRegressor`), and the fit
+          stops once it is below 1e-6.
+
+    eta0 : float, default=1.0
+        Initial step, relative to ``1 / L``, of the gradient learning rates
+        (unused with 'lipschitz').
+
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' learning rate.
+
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the data) of ``fit``, and of passes
+        over each chunk in ``partial_fit``. A ``ConvergenceWarning`` is raised
+        when ``fit`` reaches it.
+
+    tol : float, default=1e-4
+        An epoch improves when ``||X - WH||_F`` (with penalties) falls by at
+        least ``tol`` times its initial value.
+
+    n_iter_no_change : int, default=2
+        Number of epochs without improvement before the fit stops.
+
+    shuffle : bool, default=True
+        Whether to shuffle the rows once and the order of the minibatches at
+        every epoch.
+
+    forget_factor : float, default=0.7
+        In ``partial_fit``, the weight kept by the statistics of earlier chunks
+        each time a chunk of as many rows as seen so far arrives (the weight of
+        the past is multiplied by ``forget_factor ** (chunk_rows / rows_seen)``).
+        1.0 weighs every row seen equally; smaller values let the topics follow
+        a drifting stream. Not used by ``fit``.
+
+    alpha_W : float, default=0.0
+        Regularization constant of W (0 for none), scaled by ``n_features``.
+
+    alpha_H : float or 'same', default='same'
+        Regularization constant of H, scaled by ``n_samples`` (in
+        ``partial_fit``, by the weight of the rows seen); 'same' takes
+        ``alpha_W``.
+
+    l1_ratio : float, default=0.0
+        Mix of L1 and L2 in the regularization: 0 is an elementwise L2 penalty,
+        1 an elementwise L1 penalty.
+
+    random_state : int, RandomState instance or None, default=None
+        Seed of the initialization and of the shuffling. Pass an int for
+        reproducible results; the same seed gives the same result on every
+        device (up to rounding).
+
+    verbose : int, default=0
+        Print the objective after every epoch when positive.
+
+    device : None, str or torch.device, default=None
+        Where to compute. None or 'cpu': NumPy and SciPy. 'torch': PyTorch on
+        the CPU. 'cuda', 'cuda:1', 'mps' or a ``torch.device``: PyTorch on that
+        device. Sparse X stays sparse on every device; fitted attributes are
+        NumPy arrays.
+
+    Attributes
+    ----------
+    components_ : ndarray of shape (n_components, n_features)
+        Factorization matrix H, the topics when X is a document-term matrix.
+
+    n_components_ : int
+        The number of components.
+
+    reconstruction_err_ : float
+        Frobenius norm ``||X - WH||_F`` of the training data, with
+        ``W = transform(X)`` (after ``fit``), or of the last chunk (after
+        ``partial_fit``).
+
+    n_iter_ : int
+        Number of epochs run by the last ``fit`` or ``partial_fit``.
+
+    n_steps_ : int
+        Number of minibatch steps run in all (``partial_fit`` adds up).
+
+    loss_curve_ : list of float
+        The objective at the start and after every epoch of the last ``fit`` or
+        ``partial_fit`` (in ``partial_fit`` it includes the statistics of the
+        earlier chunks).
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has feature names that are all
+        strings.
+
+    See Also
+    --------
+    MUNMF : Batch NMF by multiplicative updates, any beta divergence.
+    sklearn.decomposition.MiniBatchNMF : scikit-learn's online NMF.
+
+    Notes
+    -----
+    ``transform`` solves for W with H fixed: least squares projected on the
+    non-negative orthant, then HALS sweeps, each row stopping by itself; the
+    result for a row does not depend on the other rows, and ``fit_transform(X)``
+    returns exactly ``fit(X).transform(X)``.
+
+    References
+    ----------
+    Mairal, J., Bach, F., Ponce, J. & Sapiro, G. (2010). Online learning for
+    matrix factorization and sparse coding. JMLR 11.
+
+    Lefevre, A., Bach, F. & Fevotte, C. (2011). Online algorithms for
+    nonnegative matrix factorization with the Itakura-Saito divergence. WASPAA.
+
+    Cichocki, A. & Phan, A.-H. (2009). Fast local algorithms for large scale
+    nonnegative matrix and tensor factorizations. IEICE Transactions 92(3).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_nmfx import SGDNMF
+    >>> X = np.array([[1, 1], [2, 1], [3, 1.2], [4, 1], [5, 0.8], [6, 1]])
+    >>> model = SGDNMF(n_components=2, batch_size=2, random_state=0)
+    >>> W = model.fit_transform(X)
+    >>> W.shape, model.components_.shape
+    ((6, 2), (2, 2))
+    >>> bool(model.reconstruction_err_ < 0.1)
+    True
+    >>> stream = SGDNMF(n_components=2, random_state=0)
+    >>> for chunk in (X[:3], X[3:]):
+    ...     stream = stream.partial_fit(chunk)
+    >>> stream.components_.shape
+    (2, 2)
+    """
+
+    _parameter_constraints = {
+        **NMFBase._parameter_constraints,
+        "init": [StrOptions(set(INIT_METHODS)), None],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions(set(LEARNING_RATES))],
+        "eta0": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "forget_factor": [Interval(Real, 0, 1, closed="right")],
+        "alpha_W": [Interval(Real, 0, None, closed="left")],
+        "alpha_H": [Interval(Real, 0, None, closed="left"), StrOptions({"same"})],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+    }
+
+    def __init__(
+        self,
+        n_components="auto",
+        *,
+        init=None,
+        batch_size=1024,
+        learning_rate="lipschitz",
+        eta0=1.0,
+        power_t=0.5,
+        max_iter=200,
+        tol=1e-4,
+        n_iter_no_change=2,
+        shuffle=True,
+        forget_factor=0.7,
+        alpha_W=0.0,
+        alpha_H="same",
+        l1_ratio=0.0,
+        random_state=None,
+        verbose=0,
+        device=None,
+    ):
+        self.n_components = n_components
+        self.init = init
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.tol = tol
+        self.n_iter_no_change = n_iter_no_change
+        self.shuffle = shuffle
+        self.forget_factor = forget_factor
+        self.alpha_W = alpha_W
+        self.alpha_H = alpha_H
+        self.l1_ratio = l1_ratio
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+
+    def partial_fit(self, X, y=None, W=None, H=None):
+        """Update the model with one chunk of rows (streaming).
+
+        The first call initializes the model from its chunk (as ``fit`` would,
+        ``W`` and ``H`` with ``init='custom'``). Each later chunk has its W solved
+        with the current H, then its minibatches update H, together with the
+        statistics of the earlier chunks (weighted by ``forget_factor``). Memory
+        is bounded by the chunk: nothing of earlier chunks is kept but the
+        ``(n_components, n_features)`` statistics.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of data. Sparse X is never densified.
+        y : Ignored
+            Not used, present for API consistency by convention.
+        W : array-like of shape (n_samples, n_components), default=None
+            With ``init='custom'``, the initial W of the first chunk.
+        H : array-like of shape (n_components, n_features), default=None
+            With ``init='custom'``, the initial H (first call only).
+
+        Returns
+        -------
+        self : object
+            Returns the instance itself.
+        """
+        validate_params(self)
+        first = not hasattr(self, "components_")
+        before = dict(self.__dict__)
+        try:
+            X = self._validate_X(X, reset=first, method="partial_fit")
+            attributes = self._partial_fit_validated(X, self._backend(), first, W, H)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
+        self.__dict__.update(attributes)
+        return self
+
+    # -- the work ---------------------------------------------------------------
+    def _penalties(self, n_weight, n_features):
+        return regularization(self.alpha_W, self.alpha_H, self.l1_ratio, n_weight, n_features)
+
+    def _batches(self, X, backend, rng):
+        """The minibatches (DataMatrix each) of the rows of X, once shuffled."""
+        n_samples = X.shape[0]
+        order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
+        if sp.issparse(X):
+            X = X.tocsr()
+        blocks = _row_blocks(n_samples, min(self.batch_size, n_samples))
+        return order, blocks, [backend.data_matrix(X[order[a:b]]) for a, b in blocks]
+
+    def _report(self, what):
+        def report(epoch, objective):
+            if self.verbose:
+                print(f"SGDNMF {what} epoch {epoch:4d}: objective {objective:.6g}")
+        return report
+
+    def _run(self, batches, Ws, Ht, rng, backend, n_weight, n_features, past, what):
+        l1_W, l2_W, l1_H, l2_H = self._penalties(n_weight, n_features)
+        A_past, Bt_past, sq_past = past
+        return minibatch_nmf(
+            batches, Ws, Ht, A_past=A_past, Bt_past=Bt_past, sq_norm_past=sq_past,
+            l1_W=l1_W, l2_W=l2_W, l1_H=l1_H, l2_H=l2_H, max_iter=int(self.max_iter),
+            tol=self.tol, n_iter_no_change=int(self.n_iter_no_change),
+            learning_rate=self.learning_rate, eta0=self.eta0, power_t=self.power_t,
+            rng=rng, shuffle=self.shuffle, B=backend, callback=self._report(what),
+        )
+
+    def _fit_validated(self, X, mask, backend, W=None, H=None):
+        n_samples, n_features = X.shape
+        n_components = resolved_n_components(self, n_features, W, H)
+        W0, H0 = initial_factors(self, X, W, H, n_components)
+        rng = check_random_state(self.random_state)
+        order, blocks, batches = self._batches(X, backend, rng)
+        Ws = [backend.from_numpy(W0[order[a:b]]) for a, b in blocks]
+        Ht = backend.from_numpy(np.ascontiguousarray(H0.T))
+        Ws, Ht, A, Bt, sq_norm, n_epochs, n_steps, history, converged = self._run(
+            batches, Ws, Ht, rng, backend, n_samples, n_features, (None, None, 0.0), "fit"
+        )
+        if not converged and self.tol > 0:
+            warnings.warn(
+                f"Maximum number of iterations {int(self.max_iter)} reached. Increase "
+                "it to improve convergence.",
+                ConvergenceWarning,
+            )
+        del batches, Ws
+        data = backend.data_matrix(X)
+        W_final = self._solve_W(data, Ht, backend)
+        attributes = self._attributes(Ht, A, Bt, sq_norm, float(n_samples), backend)
+        attributes.update({
+            "n_iter_": int(n_epochs),
+            "n_steps_": int(n_steps),
+            "loss_curve_": [objective for _, objective in history],
+            "reconstruction_err_": _frobenius_error(data, W_final, Ht, backend),
+            "_rng": rng,
+        })
+        return attributes, backend.to_numpy(W_final)
+
+    def _partial_fit_validated(self, X, backend, first, W, H):
+        n_rows, n_features = X.shape
+        rng = check_random_state(self.random_state) if first else self._rng
+        if first:
+            n_components = resolved_n_components(self, n_features, W, H)
+            W0, H0 = initial_factors(self, X, W, H, n_components)
+            past, n_weight, n_steps = (None, None, 0.0), float(n_rows), 0
+        else:
+            n_components = self.n_components_
+            H0 = self.components_.astype(X.dtype, copy=False)
+            seen = self._n_seen
+            decay = float(self.forget_factor) ** (n_rows / max(seen, 1.0))
+            past = (backend.from_numpy((decay * self._A).astype(X.dtype)),
+                    backend.from_numpy((decay * self._Bt).astype(X.dtype)),
+                    decay * self._sq_norm)
+            n_weight, n_steps = decay * seen + n_rows, self.n_steps_
+        order, blocks, batches = self._batches(X, backend, rng)
+        Ht = backend.from_numpy(np.ascontiguousarray(H0.T))
+        if first:
+            Ws = [backend.from_numpy(W0[order[a:b]]) for a, b in blocks]
+        else:
+            Ws = [self._solve_W(batch, Ht, backend, max_sweeps=10) for batch in batches]
+        Ws, Ht, A, Bt, sq_norm, n_epochs, chunk_steps, history, _ = self._run(
+            batches, Ws, Ht, rng, backend, n_weight, n_features, past, "partial_fit"
+        )
+        chunk_objective = 0.0
+        for batch, W_b in zip(batches, Ws):
+            chunk_objective += backend.scalar(_frobenius_half(batch, W_b, Ht, backend))
+        attributes = self._attributes(Ht, A, Bt, sq_norm, n_weight, backend)
+        attributes.update({
+            "n_iter_": int(n_epochs),
+            "n_steps_": int(n_steps + chunk_steps),
+            "loss_curve_": [objective for _, objective in history],
+            "reconstruction_err_": error_from_divergence(chunk_objective),
+            "_rng": rng,
+        })
+        return attributes
+
+    def _attributes(self, Ht, A, Bt, sq_norm, n_weight, backend):
+        components = np.ascontiguousarray(backend.to_numpy(Ht).T)
+        return {
+            "components_": components,
+            "n_components_": int(components.shape[0]),
+            # sufficient statistics, so that partial_fit can go on after fit
+            "_A": backend.to_numpy(A).astype(np.float64),
+            "_Bt": backend.to_numpy(Bt).astype(np.float64),
+            "_sq_norm": float(sq_norm),
+            "_n_seen": float(n_weight),
+        }
+
+    def _solve_W(self, data, Ht, backend, max_sweeps=None):
+        n_samples, n_features = data.shape
+        l1_W, l2_W, _, _ = self._penalties(n_samples, n_features)
+        return solve_rows_hals(
+            data, Ht, l1=l1_W, l2=l2_W,
+            max_sweeps=int(self.max_iter) if max_sweeps is None else max_sweeps,
+            tol=self.tol, B=backend,
+        )
+
+    def _transform_validated(self, X, mask, backend):
+        data = backend.data_matrix(X)
+        Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T, dtype=X.dtype))
+        return backend.to_numpy(self._solve_W(data, Ht, backend))
+
+
+def _frobenius_half(data, W, Ht, B):
+    """0.5 ||X - W H||^2 without forming W H."""
+    xp = B.namespace()
+    XHt = data.matmul(Ht)
+    return 0.5 * (data.squared_norm - 2.0 * xp.sum(W * XHt) + xp.sum(gram(W, B) * gram(Ht, B)))
+
+
+def _frobenius_error(data, W, Ht, backend):
+    return error_from_divergence(backend.scalar(_frobenius_half(data, W, Ht, backend)))

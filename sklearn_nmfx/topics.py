@@ -1,0 +1,394 @@
+"""Topic tools: top terms, topic tables, coherence, and dominant topics.
+
+Every helper takes either a fitted estimator (anything with ``components_``:
+the four estimators of this package, or scikit-learn's NMF, TruncatedSVD, LDA...)
+together with the feature names, or a fitted :class:`~sklearn.pipeline.Pipeline`
+whose last step is such an estimator and whose earlier steps (a vectorizer,
+optionally followed by transformers that keep the columns) give the feature names.
+
+Only :func:`topic_table` needs pandas; :func:`top_terms` and :func:`show_topics`
+return plain lists.
+
+Coherence (:func:`topic_coherence`, :func:`coherence_scorer`) is computed from
+document co-occurrence in a document-term matrix, only over the columns of the
+top terms (a sparse product of a few hundred columns), so it is fast on large
+corpora:
+
+- ``'npmi'`` (Bouma 2009; Aletras & Stevenson 2013): for each pair of top terms
+  ``(a, b)`` of a topic, ``log(P(a, b) / (P(a) P(b))) / -log(P(a, b))`` with
+  ``P(a)`` the fraction of documents containing ``a`` and ``P(a, b)`` the fraction
+  containing both; -1 for pairs that never co-occur, 0 for terms that never occur.
+  In [-1, 1]; higher is more coherent.
+- ``'umass'`` (Mimno et al. 2011): for each pair with ``a`` ranked above ``b``,
+  ``log((D(a, b) + 1) / D(a))`` with ``D`` document counts. At most 0 (about);
+  higher is more coherent.
+
+A topic's coherence is the mean over its pairs of top terms; a model's is the mean
+over its topics.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+__all__ = [
+    "top_terms",
+    "top_term_indices",
+    "show_topics",
+    "topic_table",
+    "topic_coherence",
+    "coherence_scorer",
+    "dominant_topic",
+]
+
+_POLES = ("auto", "positive", "negative", "both")
+
+
+# -- unpacking models ----------------------------------------------------------------
+def _split_model(model):
+    """(estimator with components_, preprocessing pipeline or None)."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(model, Pipeline):
+        final = model.steps[-1][1]
+        pre = model[:-1] if len(model.steps) > 1 else None
+        return final, pre
+    return model, None
+
+
+def _components(estimator):
+    components = getattr(estimator, "components_", None)
+    if components is None:
+        raise ValueError(
+            f"{type(estimator).__name__} has no components_: fit it first (topic "
+            "helpers need a fitted factorization with components_)."
+        )
+    return np.asarray(components)
+
+
+def _feature_names(model, feature_names=None):
+    estimator, pre = _split_model(model)
+    if feature_names is not None:
+        names = np.asarray(feature_names, dtype=object)
+    elif pre is not None:
+        try:
+            names = pre.get_feature_names_out()
+        except (AttributeError, TypeError, ValueError):
+            names = pre.steps[0][1].get_feature_names_out()
+        names = np.asarray(names, dtype=object)
+    elif hasattr(estimator, "feature_names_in_"):
+        names = np.asarray(estimator.feature_names_in_, dtype=object)
+    else:
+        raise ValueError(
+            "feature_names are needed: pass them (for example "
+            "vectorizer.get_feature_names_out()), or pass a fitted Pipeline whose "
+            "first step is the vectorizer."
+        )
+    n_features = _components(estimator).shape[1]
+    if len(names) != n_features:
+        raise ValueError(
+            f"{len(names)} feature names for {n_features} columns of components_."
+        )
+    return names
+
+
+def _resolve_pole(components, pole):
+    if pole not in _POLES:
+        raise ValueError(f"pole must be one of {_POLES}, got {pole!r}.")
+    if pole == "auto":
+        return "both" if np.any(components < 0) else "positive"
+    return pole
+
+
+# -- top terms -----------------------------------------------------------------------
+def top_term_indices(model, n_top=10, *, pole="positive"):
+    """Column indices of the top terms of each component, strongest first.
+
+    Parameters
+    ----------
+    model : fitted estimator with ``components_``, or a fitted Pipeline ending in one
+    n_top : int, default=10
+        Terms per topic.
+    pole : {'positive', 'negative'}, default='positive'
+        'positive': the largest weights; 'negative': the most negative weights
+        (the other pole of an SVD component).
+
+    Returns
+    -------
+    indices : ndarray of shape (n_components, n_top)
+    """
+    if pole not in ("positive", "negative"):
+        raise ValueError(f"pole must be 'positive' or 'negative' here, got {pole!r}.")
+    components = _components(_split_model(model)[0])
+    weights = components if pole == "positive" else -components
+    n_top = int(min(n_top, components.shape[1]))
+    # argpartition then sort the few: O(n_features) per topic
+    part = np.argpartition(-weights, n_top - 1, axis=1)[:, :n_top]
+    order = np.argsort(-np.take_along_axis(weights, part, axis=1), axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1)
+
+
+def top_terms(model, feature_names=None, n_top=10, *, pole="auto"):
+    """Top terms of each topic, as plain lists (no pandas needed).
+
+    Parameters
+    ----------
+    model : fitted estimator with ``components_``, or a fitted Pipeline
+        A Pipeline's earlier steps give the feature names.
+    feature_names : array-like of str, default=None
+        Names of the columns of ``components_``; taken from the Pipeline, or
+        from ``feature_names_in_``, when not given.
+    n_top : int, default=10
+        Terms per topic.
+    pole : {'auto', 'positive', 'negative', 'both'}, default='auto'
+        Which end of each component: 'positive' (largest weights), 'negative'
+        (most negative weights), or 'both'. 'auto' is 'both' when some
+        component has negative weights (SVD), 'positive' otherwise (NMF).
+
+    Returns
+    -------
+    terms : list of list of str
+        One list per topic; with ``pole='both'``, one pair
+        ``(positive_terms, negative_terms)`` per topic.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_nmfx.topics import top_terms
+    >>> class Model:  # any fitted estimator with components_
+    ...     components_ = np.array([[0.9, 0.1, 0.5], [0.0, 0.7, 0.2]])
+    >>> top_terms(Model(), ["space", "god", "nasa"], n_top=2)
+    [['space', 'nasa'], ['god', 'nasa']]
+    """
+    names = _feature_names(model, feature_names)
+    pole = _resolve_pole(_components(_split_model(model)[0]), pole)
+    if pole == "both":
+        positive = top_term_indices(model, n_top, pole="positive")
+        negative = top_term_indices(model, n_top, pole="negative")
+        return [([str(names[i]) for i in p], [str(names[i]) for i in n])
+                for p, n in zip(positive, negative)]
+    return [[str(names[i]) for i in row] for row in top_term_indices(model, n_top, pole=pole)]
+
+
+def show_topics(model, feature_names=None, n_top=8, *, pole="auto"):
+    """One line of top terms per topic, like the seeds' ``show_topics``.
+
+    With both poles, a line reads ``"positive terms | negative terms"``.
+
+    Returns
+    -------
+    lines : list of str
+    """
+    terms = top_terms(model, feature_names, n_top, pole=pole)
+    if terms and isinstance(terms[0], tuple):
+        return [" ".join(p) + " | " + " ".join(n) for p, n in terms]
+    return [" ".join(t) for t in terms]
+
+
+def topic_table(model, feature_names=None, n_top=10, *, pole="auto"):
+    """The top terms of every topic as a pandas DataFrame, one column per topic.
+
+    Columns are ``"Topic # 01"``, ``"Topic # 02"``, ... and row ``i`` holds the
+    ``i``-th strongest term, as in the seeds' ``get_nmf_topics``. With both poles
+    (SVD), each topic has two columns, ``"Topic # 01 +"`` and ``"Topic # 01 -"``.
+
+    Parameters
+    ----------
+    model : fitted estimator with ``components_``, or a fitted Pipeline
+    feature_names : array-like of str, default=None
+        See :func:`top_terms`.
+    n_top : int, default=10
+        Terms per topic (rows).
+    pole : {'auto', 'positive', 'negative', 'both'}, default='auto'
+        See :func:`top_terms`.
+
+    Returns
+    -------
+    table : pandas.DataFrame of shape (n_top, n_components) (twice as many
+        columns with both poles)
+    """
+    try:
+        import pandas as pd
+    except ImportError as exc:  # pragma: no cover
+        raise ImportError(
+            "topic_table needs pandas (pip install pandas); top_terms and "
+            "show_topics return plain lists."
+        ) from exc
+    terms = top_terms(model, feature_names, n_top, pole=pole)
+    columns = {}
+    for k, topic in enumerate(terms, start=1):
+        if isinstance(topic, tuple):
+            columns[f"Topic # {k:02d} +"] = topic[0]
+            columns[f"Topic # {k:02d} -"] = topic[1]
+        else:
+            columns[f"Topic # {k:02d}"] = topic
+    return pd.DataFrame(columns)
+
+
+# -- coherence -----------------------------------------------------------------------
+def _pair_coherence(indices, X, measure):
+    """Coherence of each row of ``indices`` (term columns of X, ranked)."""
+    n_docs = X.shape[0]
+    used, inverse = np.unique(indices, return_inverse=True)
+    inverse = inverse.reshape(indices.shape)
+    if sp.issparse(X):
+        occurs = sp.csc_matrix(X)[:, used]
+        occurs = (occurs != 0).astype(np.float64)  # binary document occurrence
+        co = np.asarray((occurs.T @ occurs).toarray())
+    else:
+        occurs = (np.asarray(X)[:, used] != 0).astype(np.float64)
+        co = occurs.T @ occurs
+    df = np.diag(co).copy()
+    n_top = indices.shape[1]
+    upper_i, upper_j = np.triu_indices(n_top, k=1)  # i ranked above j
+    scores = np.empty(indices.shape[0])
+    for t, row in enumerate(inverse):
+        a, b = row[upper_i], row[upper_j]
+        joint = co[a, b]
+        if measure == "umass":
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values = np.log((joint + 1.0) / df[a])
+            values[df[a] == 0] = 0.0
+        else:
+            p_a, p_b, p_ab = df[a] / n_docs, df[b] / n_docs, joint / n_docs
+            with np.errstate(divide="ignore", invalid="ignore"):
+                values = np.log(p_ab / (p_a * p_b)) / -np.log(p_ab)
+            values[p_ab == 0] = -1.0
+            values[(p_ab == 1)] = 1.0
+            values[(p_a == 0) | (p_b == 0)] = 0.0
+        scores[t] = float(np.mean(values)) if values.size else 0.0
+    return scores
+
+
+def topic_coherence(model, X, *, n_top=10, measure="npmi", pole="positive",
+                    per_topic=False):
+    """Topic coherence of a fitted model, from document co-occurrence in X.
+
+    Parameters
+    ----------
+    model : fitted estimator with ``components_``, or a fitted Pipeline
+        Its topics' top terms are scored.
+    X : {array-like, sparse matrix} of shape (n_documents, n_features), or documents
+        The reference corpus: a document-term matrix with the columns of
+        ``components_`` (only whether an entry is non-zero matters), or, with a
+        Pipeline, raw documents that its earlier steps turn into one.
+    n_top : int, default=10
+        Top terms per topic.
+    measure : {'npmi', 'umass'}, default='npmi'
+        See the module documentation.
+    pole : {'positive', 'negative'}, default='positive'
+        Which end of each component gives its top terms.
+    per_topic : bool, default=False
+        Return one value per topic instead of their mean.
+
+    Returns
+    -------
+    coherence : float, or ndarray of shape (n_components,) with ``per_topic``
+    """
+    if measure not in ("npmi", "umass"):
+        raise ValueError(f"measure must be 'npmi' or 'umass', got {measure!r}.")
+    estimator, pre = _split_model(model)
+    components = _components(estimator)
+    if pre is not None and not (sp.issparse(X) or (
+            isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == components.shape[1])):
+        X = pre.transform(X)
+    if X.shape[1] != components.shape[1]:
+        raise ValueError(
+            f"X has {X.shape[1]} columns, but components_ has {components.shape[1]}."
+        )
+    indices = top_term_indices(estimator, n_top, pole=pole)
+    scores = _pair_coherence(indices, X, measure)
+    return scores if per_topic else float(np.mean(scores))
+
+
+def coherence_scorer(measure="npmi", n_top=10, *, X_reference=None, pole="positive"):
+    """A scorer for ``GridSearchCV(..., scoring=coherence_scorer())``.
+
+    The scorer is called as ``scorer(estimator, X, y=None)``. With a Pipeline (a
+    vectorizer first), X is the held-out documents and their document-term
+    matrix, produced by the Pipeline's earlier steps, is the reference corpus;
+    with a bare estimator, X is that matrix. Pass ``X_reference`` (a
+    document-term matrix with the model's columns) to score every candidate on
+    one fixed corpus instead.
+
+    Parameters
+    ----------
+    measure : {'npmi', 'umass'}, default='npmi'
+    n_top : int, default=10
+    X_reference : {array-like, sparse matrix}, default=None
+    pole : {'positive', 'negative'}, default='positive'
+
+    Returns
+    -------
+    scorer : callable
+        ``scorer(estimator, X, y=None) -> float``, higher is better.
+
+    Examples
+    --------
+    >>> from sklearn_nmfx.topics import coherence_scorer
+    >>> scorer = coherence_scorer("npmi", n_top=10)
+    >>> # GridSearchCV(pipeline, {"nmf__n_components": [5, 10]}, scoring=scorer)
+    """
+    if measure not in ("npmi", "umass"):
+        raise ValueError(f"measure must be 'npmi' or 'umass', got {measure!r}.")
+    return _CoherenceScorer(measure, n_top, X_reference, pole)
+
+
+class _CoherenceScorer:
+    """Picklable scorer (GridSearchCV with n_jobs > 1 pickles it)."""
+
+    def __init__(self, measure, n_top, X_reference, pole):
+        self.measure = measure
+        self.n_top = n_top
+        self.X_reference = X_reference
+        self.pole = pole
+
+    def __call__(self, estimator, X, y=None):
+        reference = X if self.X_reference is None else self.X_reference
+        return topic_coherence(estimator, reference, n_top=self.n_top,
+                               measure=self.measure, pole=self.pole)
+
+    def __repr__(self):
+        return f"coherence_scorer(measure={self.measure!r}, n_top={self.n_top})"
+
+
+# -- documents -----------------------------------------------------------------------
+def dominant_topic(model, X=None, *, W=None, normalize=True):
+    """The dominant topic of each document and its weight.
+
+    Parameters
+    ----------
+    model : fitted estimator or Pipeline
+        Its ``transform`` gives the topic weights W (unless W is given).
+    X : documents or document-term matrix, default=None
+        What ``model.transform`` takes.
+    W : ndarray of shape (n_documents, n_components), default=None
+        Topic weights already computed (X is then not needed).
+    normalize : bool, default=True
+        Report the weight as a share of the document's total absolute weight
+        (in [0, 1]) instead of the raw value.
+
+    Returns
+    -------
+    topic : ndarray of int of shape (n_documents,)
+        Index of the largest weight (0-based); -1 for a document whose weights
+        are all zero (no topic).
+    weight : ndarray of float of shape (n_documents,)
+        That weight (its share with ``normalize``); 0 where ``topic`` is -1.
+    """
+    if W is None:
+        if X is None:
+            raise ValueError("Pass X (to transform) or W.")
+        W = model.transform(X)
+    W = np.asarray(W)
+    if W.ndim != 2 or W.shape[1] == 0:
+        raise ValueError(f"W must be 2-D with at least one column, got shape {W.shape}.")
+    topic = np.argmax(W, axis=1)
+    weight = W[np.arange(W.shape[0]), topic].astype(np.float64)
+    if normalize:
+        total = np.abs(W).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weight = np.where(total > 0, weight / total, 0.0)
+    empty = ~np.any(W != 0, axis=1)
+    topic = np.where(empty, -1, topic)
+    weight = np.where(empty, 0.0, weight)
+    return topic, weight

@@ -1,0 +1,286 @@
+"""SGDNMF: kernel, estimator, streaming, properties, and the seed corpus."""
+
+import pickle
+import tracemalloc
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from scipy.optimize import nnls
+from sklearn.decomposition import NMF
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+
+from sklearn_nmfx import SGDNMF
+from sklearn_nmfx._backend import resolve_backend
+from sklearn_nmfx._kernels.sgd import gram, hals_sweeps, solve_rows_hals
+
+from .conftest import low_rank_data
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Small torch ops on a busy 2-core machine stall for milliseconds per op with
+    two intra-op threads; one thread keeps the torch-path tests fast."""
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def explained(X, W, H):
+    """1 - ||X - WH||^2 / ||X||^2, without densifying a sparse X."""
+    sq_norm = X.multiply(X).sum() if sp.issparse(X) else np.sum(X * X)
+    residual = sq_norm - 2 * np.sum(W * (X @ H.T)) + np.sum((W.T @ W) * (H @ H.T))
+    return 1.0 - residual / sq_norm
+
+
+def top_words(H, vocabulary, n=8):
+    return [set(vocabulary[np.argsort(h)[::-1][:n]]) for h in H]
+
+
+def shared_top_words(H_ref, H, vocabulary):
+    """Average over the reference topics of the top words shared with the best match."""
+    ref, mine = top_words(H_ref, vocabulary), top_words(H, vocabulary)
+    return float(np.mean([max(len(a & b) for b in mine) for a in ref]))
+
+
+# -- kernel -------------------------------------------------------------------------
+def test_hals_rows_solve_nonnegative_least_squares():
+    rng = np.random.RandomState(0)
+    Ht = rng.rand(15, 4)
+    X = rng.rand(6, 15)
+    B = resolve_backend(None)
+    W = solve_rows_hals(B.data_matrix(X), Ht, l1=0.0, l2=0.0, max_sweeps=500, tol=1e-12, B=B)
+    expected = np.array([nnls(Ht, row)[0] for row in X])
+    np.testing.assert_allclose(W, expected, atol=1e-6)
+
+
+def test_hals_sweeps_never_increase_the_objective():
+    rng = np.random.RandomState(1)
+    X, G = rng.rand(20, 12), rng.rand(12, 3)
+    B = resolve_backend(None)
+    XG, GtG = X @ G, G.T @ G
+    F = rng.rand(20, 3)
+    values = []
+    for _ in range(6):
+        F, _ = hals_sweeps(F, XG, GtG, l1=0.1, l2=0.2, max_sweeps=1, tol=0.0, B=B)
+        assert F.min() >= 0
+        values.append(0.5 * np.sum((X - F @ G.T) ** 2) + 0.1 * F.sum() + 0.1 * np.sum(F**2))
+    assert all(b <= a + 1e-12 for a, b in zip(values, values[1:]))
+
+
+def test_blocked_gram_matches():
+    rng = np.random.RandomState(2)
+    F = rng.rand(20000, 3)
+    np.testing.assert_allclose(gram(F, resolve_backend(None)), F.T @ F, rtol=1e-10)
+
+
+# -- estimator ----------------------------------------------------------------------
+def test_fit_low_rank_data_and_monotone_objective():
+    X = low_rank_data(60, 25, rank=3)
+    model = SGDNMF(n_components=3, batch_size=16, random_state=0, tol=1e-6, max_iter=300)
+    W = model.fit_transform(X)
+    assert W.min() >= 0 and model.components_.min() >= 0
+    assert explained(X, W, model.components_) > 0.999
+    curve = np.array(model.loss_curve_)
+    assert np.all(np.diff(curve) <= 1e-9 * curve[0])  # 'lipschitz' steps never go up
+    assert model.n_steps_ == model.n_iter_ * 4
+
+
+@pytest.mark.parametrize("learning_rate", ["constant", "invscaling", "adaptive"])
+def test_gradient_learning_rates_converge(learning_rate):
+    X = low_rank_data(60, 25, rank=3)
+    model = SGDNMF(n_components=3, batch_size=20, learning_rate=learning_rate, eta0=1.0,
+                   random_state=0, max_iter=300, tol=1e-6)
+    with pytest.warns(ConvergenceWarning) if learning_rate == "invscaling" else _nothing():
+        W = model.fit_transform(X)
+    assert model.loss_curve_[-1] < 0.5 * model.loss_curve_[0]
+    assert explained(X, W, model.components_) > 0.99
+
+
+class _nothing:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args):
+        return False
+
+
+def test_sparse_and_dense_give_the_same_model():
+    X = low_rank_data(40, 30, rank=3)
+    X[X < 0.5] = 0
+    dense = SGDNMF(n_components=3, batch_size=10, random_state=0).fit(X)
+    sparse = SGDNMF(n_components=3, batch_size=10, random_state=0).fit(sp.csr_matrix(X))
+    np.testing.assert_allclose(dense.components_, sparse.components_, rtol=1e-6, atol=1e-8)
+
+
+def test_float32_kept_and_reproducible():
+    X = low_rank_data(40, 20, rank=3, dtype=np.float32)
+    a = SGDNMF(n_components=3, batch_size=8, random_state=3, init="random")
+    b = SGDNMF(n_components=3, batch_size=8, random_state=3, init="random")
+    Wa, Wb = a.fit_transform(X), b.fit_transform(X)
+    assert a.components_.dtype == np.float32 and Wa.dtype == np.float32
+    np.testing.assert_array_equal(Wa, Wb)
+    np.testing.assert_array_equal(a.components_, b.components_)
+
+
+def test_fit_transform_equals_fit_then_transform_and_rows_are_independent():
+    X = sp.random(50, 30, density=0.3, random_state=0, format="csr")
+    model = SGDNMF(n_components=4, batch_size=16, random_state=0)
+    W = model.fit_transform(X)
+    np.testing.assert_array_equal(W, model.transform(X))
+    np.testing.assert_allclose(model.transform(X[10:20]), W[10:20], rtol=1e-10, atol=1e-12)
+
+
+def test_regularization_makes_sparser_topics():
+    X = low_rank_data(60, 30, rank=4)
+    plain = SGDNMF(n_components=4, random_state=0, batch_size=20).fit(X)
+    l1 = SGDNMF(n_components=4, random_state=0, batch_size=20, alpha_W=0.01, alpha_H=0.01,
+                l1_ratio=1.0).fit(X)
+    assert np.mean(l1.components_ == 0) > np.mean(plain.components_ == 0)
+
+
+def test_custom_init_and_pickle():
+    X = low_rank_data(30, 12, rank=2)
+    rng = np.random.RandomState(0)
+    W0, H0 = rng.rand(30, 2), rng.rand(2, 12)
+    model = SGDNMF(n_components="auto", init="custom", batch_size=10, random_state=0)
+    model.fit(X, W=W0, H=H0)
+    assert model.n_components_ == 2
+    clone = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(clone.transform(X), model.transform(X))
+
+
+# -- streaming ----------------------------------------------------------------------
+def test_partial_fit_streams_close_to_a_batch_fit():
+    X = low_rank_data(400, 40, rank=4, noise=0.05)
+    batch = SGDNMF(n_components=4, random_state=0, batch_size=64).fit(X)
+    stream = SGDNMF(n_components=4, random_state=0, batch_size=64)
+    steps = []
+    for chunk in np.array_split(X, 10):
+        stream.partial_fit(chunk)
+        steps.append(stream.n_steps_)
+        assert stream._Bt.shape == (40, 4) and stream._A.shape == (4, 4)
+    assert steps == sorted(steps) and steps[0] > 0
+    e_batch = explained(X, batch.transform(X), batch.components_)
+    e_stream = explained(X, stream.transform(X), stream.components_)
+    assert e_stream >= 0.99 * e_batch
+
+
+def test_partial_fit_after_fit_and_feature_check():
+    X = low_rank_data(60, 20, rank=3)
+    model = SGDNMF(n_components=3, random_state=0).fit(X[:30])
+    before = model.components_.copy()
+    model.partial_fit(X[30:])
+    assert not np.array_equal(before, model.components_)
+    with pytest.raises(ValueError, match="features"):
+        model.partial_fit(X[:, :10])
+    np.testing.assert_array_equal(model.n_features_in_, 20)
+
+
+def test_partial_fit_memory_does_not_grow_with_chunks():
+    rng = np.random.RandomState(0)
+    X = sp.random(3000, 500, density=0.02, random_state=rng, format="csr")
+    model = SGDNMF(n_components=5, random_state=0, batch_size=100, max_iter=3)
+    model.partial_fit(X[:300])
+    peaks = []
+    for start in range(300, 3000, 300):
+        tracemalloc.start()
+        model.partial_fit(X[start:start + 300])
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+    assert max(peaks[-3:]) <= 1.5 * max(peaks[:3])
+
+
+# -- scikit-learn integration -------------------------------------------------------
+DOCS = [
+    "the cat sat on the mat", "dogs and cats are pets", "the stock market fell today",
+    "investors sold stocks and bonds", "my dog chased the cat", "markets rallied on earnings",
+    "pets need food and care", "bond yields rose as stocks fell",
+] * 3
+
+
+def _neg_error(estimator, X, y=None):
+    W = estimator.transform(X)
+    X_t = estimator[:-1].transform(X)
+    H = estimator[-1].components_
+    return -float(np.linalg.norm(X_t.toarray() - W @ H))
+
+
+def test_pipeline_and_grid_search_over_n_components():
+    pipeline = Pipeline([
+        ("tfidf", TfidfVectorizer()),
+        ("nmf", SGDNMF(random_state=0, batch_size=8)),
+    ])
+    search = GridSearchCV(pipeline, {"nmf__n_components": [2, 4]}, cv=2, scoring=_neg_error)
+    search.fit(DOCS)
+    assert search.best_params_["nmf__n_components"] == 4
+    assert search.best_estimator_.transform(DOCS[:2]).shape == (2, 4)
+
+
+# -- properties ---------------------------------------------------------------------
+small_matrices = st.integers(3, 8).flatmap(
+    lambda n: st.integers(2, 6).flatmap(
+        lambda m: arrays(np.float64, (n, m), elements=st.floats(0, 10, width=32))
+    )
+)
+
+
+@given(X=small_matrices, k=st.integers(1, 3), batch_size=st.integers(1, 4),
+       seed=st.integers(0, 2**16))
+def test_property_factors_non_negative_finite_and_objective_decreasing(X, k, batch_size, seed):
+    model = SGDNMF(n_components=k, init="random", batch_size=batch_size, random_state=seed,
+                   max_iter=20, tol=0.0)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        W = model.fit_transform(X)
+    assert np.all(np.isfinite(W)) and np.all(np.isfinite(model.components_))
+    assert W.min() >= 0 and model.components_.min() >= 0
+    curve = np.array(model.loss_curve_)
+    scale = max(curve[0], 1e-12)
+    assert np.all(np.diff(curve) <= 1e-7 * scale)
+    assert curve[-1] <= curve[0] + 1e-7 * scale
+
+
+# -- the seed corpus ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def sklearn_reference(seed_corpus):
+    _, vectorizer, X = seed_corpus
+    model = NMF(n_components=5, random_state=1).fit(X)
+    return model, explained(X, model.transform(X), model.components_)
+
+
+def test_seed_corpus_topics_and_explained(seed_corpus, sklearn_reference):
+    _, vectorizer, X = seed_corpus
+    reference, e_reference = sklearn_reference
+    model = SGDNMF(n_components=5, random_state=1)
+    W = model.fit_transform(X)
+    vocabulary = vectorizer.get_feature_names_out()
+    assert shared_top_words(reference.components_, model.components_, vocabulary) >= 6
+    assert explained(X, W, model.components_) >= 0.99 * e_reference
+
+
+def test_seed_corpus_torch_path_gives_the_same_topics(seed_corpus):
+    _, vectorizer, X = seed_corpus
+    vocabulary = vectorizer.get_feature_names_out()
+    numpy_model = SGDNMF(n_components=5, random_state=1).fit(X)
+    torch_model = SGDNMF(n_components=5, random_state=1, device="torch").fit(X)
+    assert shared_top_words(numpy_model.components_, torch_model.components_, vocabulary) >= 7.5
+
+
+def test_seed_corpus_partial_fit_in_ten_chunks(seed_corpus, sklearn_reference):
+    _, _, X = seed_corpus
+    _, e_reference = sklearn_reference
+    model = SGDNMF(n_components=5, random_state=1)
+    for rows in np.array_split(np.arange(X.shape[0]), 10):
+        model.partial_fit(X[rows])
+    assert explained(X, model.transform(X), model.components_) >= 0.9 * e_reference

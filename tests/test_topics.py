@@ -1,0 +1,180 @@
+"""Topic tools: top terms, tables, coherence (NPMI, UMass), scorer, dominant topics."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+
+from sklearn_nmfx import MUNMF, TruncatedSVDTopics
+from sklearn_nmfx.topics import (
+    coherence_scorer,
+    dominant_topic,
+    show_topics,
+    top_term_indices,
+    top_terms,
+    topic_coherence,
+    topic_table,
+)
+
+
+class Fitted:
+    def __init__(self, components):
+        self.components_ = np.asarray(components, dtype=float)
+
+
+NAMES = ["a", "b", "c", "d"]
+
+
+def test_top_terms_plain_lists():
+    model = Fitted([[0.1, 0.9, 0.5, 0.0], [0.7, 0.0, 0.2, 0.3]])
+    assert top_terms(model, NAMES, n_top=3) == [["b", "c", "a"], ["a", "d", "c"]]
+    assert show_topics(model, NAMES, n_top=2) == ["b c", "a d"]
+    np.testing.assert_array_equal(top_term_indices(model, 2), [[1, 2], [0, 3]])
+
+
+def test_both_poles_for_signed_components():
+    model = Fitted([[0.9, -0.8, 0.1, -0.1]])
+    assert top_terms(model, NAMES, n_top=2) == [(["a", "c"], ["b", "d"])]
+    assert show_topics(model, NAMES, n_top=1) == ["a | b"]
+    assert top_terms(model, NAMES, n_top=1, pole="positive") == [["a"]]
+    table = topic_table(model, NAMES, n_top=2)
+    assert list(table.columns) == ["Topic # 01 +", "Topic # 01 -"]
+
+
+def test_topic_table_columns():
+    model = Fitted(np.eye(4)[:3] + 0.01)
+    table = topic_table(model, NAMES, n_top=2)
+    assert list(table.columns) == ["Topic # 01", "Topic # 02", "Topic # 03"]
+    assert table.shape == (2, 3)
+    assert table["Topic # 02"][0] == "b"
+
+
+def test_feature_names_from_feature_names_in_and_errors():
+    import pandas as pd
+
+    X = pd.DataFrame(np.random.RandomState(0).rand(20, 4), columns=NAMES)
+    model = MUNMF(2, random_state=0, max_iter=50).fit(X)
+    assert len(top_terms(model, n_top=2)) == 2
+    with pytest.raises(ValueError, match="feature names"):
+        top_terms(Fitted(np.ones((2, 4))), ["x"])
+    with pytest.raises(ValueError, match="feature_names are needed"):
+        top_terms(Fitted(np.ones((2, 4))))
+    with pytest.raises(ValueError, match="fit it first"):
+        top_terms(MUNMF(), NAMES)
+
+
+def _brute_force(X, top, measure):
+    B = (np.asarray(X) != 0)
+    n = B.shape[0]
+    values = []
+    for i in range(len(top)):
+        for j in range(i + 1, len(top)):
+            a, b = top[i], top[j]
+            d_a, d_b, d_ab = B[:, a].sum(), B[:, b].sum(), (B[:, a] & B[:, b]).sum()
+            if measure == "umass":
+                values.append(np.log((d_ab + 1) / d_a))
+            elif d_ab == 0:
+                values.append(-1.0)
+            else:
+                p_a, p_b, p_ab = d_a / n, d_b / n, d_ab / n
+                values.append(np.log(p_ab / (p_a * p_b)) / -np.log(p_ab))
+    return np.mean(values)
+
+
+@pytest.mark.parametrize("measure", ["npmi", "umass"])
+def test_coherence_by_hand(measure):
+    rng = np.random.RandomState(0)
+    X = sp.random(200, 30, density=0.2, format="csr", random_state=rng)
+    model = Fitted(rng.rand(3, 30))
+    per_topic = topic_coherence(model, X, n_top=5, measure=measure, per_topic=True)
+    top = top_term_indices(model, 5)
+    for t in range(3):
+        np.testing.assert_allclose(per_topic[t], _brute_force(X.toarray(), top[t], measure))
+    dense = topic_coherence(model, X.toarray(), n_top=5, measure=measure)
+    np.testing.assert_allclose(dense, per_topic.mean())
+
+
+def test_npmi_extremes():
+    X = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]])
+    together = Fitted([[1, 1, 0, 0]])   # always co-occur
+    apart = Fitted([[1, 0, 1, 0]])      # never co-occur
+    assert topic_coherence(together, X, n_top=2) == pytest.approx(1.0)
+    assert topic_coherence(apart, X, n_top=2) == pytest.approx(-1.0)
+    assert topic_coherence(together, X, n_top=2, measure="umass") > topic_coherence(
+        apart, X, n_top=2, measure="umass")
+    with pytest.raises(ValueError, match="measure"):
+        topic_coherence(together, X, measure="cv")
+
+
+def test_dominant_topic():
+    W = np.array([[0.1, 0.3], [0.0, 0.0], [2.0, 1.0]])
+    topic, weight = dominant_topic(None, W=W)
+    np.testing.assert_array_equal(topic, [1, -1, 0])
+    np.testing.assert_allclose(weight, [0.75, 0.0, 2 / 3])
+    topic, weight = dominant_topic(None, W=W, normalize=False)
+    np.testing.assert_allclose(weight, [0.3, 0.0, 2.0])
+
+
+def test_pipeline_with_several_preprocessing_steps():
+    docs = ["space nasa orbit", "god bible faith", "space orbit moon", "god faith church"] * 5
+    pipe = Pipeline([("count", CountVectorizer()), ("tfidf", TfidfTransformer()),
+                     ("svd", TruncatedSVDTopics(2, random_state=0))]).fit(docs)
+    terms = top_terms(pipe, n_top=3, pole="positive")
+    assert len(terms) == 2 and all(len(t) == 3 for t in terms)
+    assert np.isfinite(topic_coherence(pipe, docs))
+    topic, weight = dominant_topic(pipe, docs)
+    assert topic.shape == (20,)
+
+
+# -- the seed corpus -------------------------------------------------------------------
+def _nmf_pipeline(k):
+    return Pipeline([("tfidf", TfidfVectorizer(stop_words="english")),
+                     ("nmf", MUNMF(n_components=k, random_state=1))])
+
+
+@pytest.fixture(scope="module")
+def seed_pipeline(seed_corpus):
+    documents, _, _ = seed_corpus
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return _nmf_pipeline(5).fit(documents)
+
+
+def test_topic_table_of_seed_corpus(seed_pipeline):
+    table = topic_table(seed_pipeline, n_top=10)  # one call
+    assert list(table.columns) == [f"Topic # {k:02d}" for k in range(1, 6)]
+    words = {c: set(table[c]) for c in table.columns}
+    themes = [{"god", "jesus", "bible"}, {"graphics", "image", "files"},
+              {"space", "nasa", "launch", "orbit"}]
+    for theme in themes:
+        assert any(len(theme & w) >= 2 for w in words.values()), theme
+
+
+def test_npmi_prefers_5_topics_to_50(seed_corpus, seed_pipeline):
+    documents, _, X = seed_corpus
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fifty = _nmf_pipeline(50).set_params(nmf__max_iter=100).fit(documents)
+    scorer = coherence_scorer("npmi", n_top=10)
+    five_score, fifty_score = scorer(seed_pipeline, documents), scorer(fifty, documents)
+    assert five_score > fifty_score
+    # the same numbers from the matrix directly
+    assert topic_coherence(seed_pipeline["nmf"], X) == pytest.approx(five_score)
+
+
+def test_coherence_scorer_in_grid_search():
+    docs = [" ".join(np.random.RandomState(i).choice(t.split(), 10)) for i, t in enumerate(
+        ["space nasa orbit launch moon", "god bible faith church jesus",
+         "image file graphics jpeg color"] * 15)]
+    pipe = Pipeline([("tfidf", TfidfVectorizer()), ("nmf", MUNMF(random_state=0))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search = GridSearchCV(pipe, {"nmf__n_components": [3, 8]}, cv=3, n_jobs=2,
+                              scoring=coherence_scorer("npmi", n_top=4),
+                              error_score="raise").fit(docs)
+    assert search.best_params_["nmf__n_components"] == 3
