@@ -15,7 +15,6 @@ from ._kernels.losses import BETA_LOSS_NAMES, beta_from_loss, error_from_diverge
 from ._kernels.mu import floors
 from ._kernels.sgd import gram, least_squares_start
 from ._mu import _check_zeros_for_beta
-from ._sgd import initial_factors, resolved_n_components
 from ._validation import Integral, Interval, Real, StrOptions
 
 
@@ -286,8 +285,8 @@ class AutogradNMF(NMFBase):
         if beta is not None:
             _check_zeros_for_beta(X, None, beta)
         n_samples, n_features = X.shape
-        n_components = resolved_n_components(self, n_features, W, H)
-        W0, H0 = initial_factors(self, X, W, H, n_components)
+        n_components = self._resolved_n_components(n_features, W, H)
+        W0, H0 = self._start(X, W, H, n_components)
         data = backend.data_matrix(X)
         floor = _positive_floor(X, data)
         objective = self._objective(data, backend, n_samples, n_features)

@@ -7,17 +7,21 @@ at once at the end, so a failed or interrupted fit leaves the estimator as it wa
 Subclasses implement ``_fit_validated`` and ``_transform_validated``.
 """
 
+import warnings
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_array
 
 from ._backend import resolve_backend
+from ._kernels.init import initialize_factors, resolve_init
 from ._scoring import bicross_validation_score
 from ._validation import (
     Integral,
     Interval,
     StrOptions,
+    check_factor,
     check_is_fitted,
     split_missing,
     validate_params,
@@ -249,6 +253,36 @@ class NMFBase(FactorizationBase):
             Transformed data.
         """
         return self._fit(X, {"W": W, "H": H})
+
+    def _resolved_n_components(self, n_features, W, H):
+        """``n_components``, or with 'auto'/None the rank of a custom start or n_features."""
+        if self.n_components not in ("auto", None):
+            return self.n_components
+        if self.init == "custom":
+            if H is not None:
+                return np.shape(H)[0]
+            if W is not None:
+                return np.shape(W)[1]
+        return n_features
+
+    def _start(self, X, W, H, n_components):
+        """The start (W, H) in NumPy, from ``init`` and ``random_state`` as in scikit-learn."""
+        name = type(self).__name__
+        n_samples, n_features = X.shape
+        init = resolve_init(self.init, n_components, n_samples, n_features)
+        if init == "custom":
+            if W is None or H is None:
+                raise ValueError(f"init='custom' needs both W and H passed to {name}.fit.")
+            W = check_factor(W, (n_samples, n_components), X.dtype, f"{name} (input W)")
+            H = check_factor(H, (n_components, n_features), X.dtype, f"{name} (input H)")
+            return W.copy(), H.copy()
+        if W is not None or H is not None:
+            warnings.warn(
+                "When init!='custom', provided W or H are ignored. Set init='custom' to "
+                "use them as initialization.",
+                RuntimeWarning,
+            )
+        return initialize_factors(X, n_components, init, self.random_state)
 
 
 def _check_finite_attributes(name, attributes):

@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ._base import NMFBase
-from ._kernels.init import INIT_METHODS, initialize_factors, resolve_init, uniform_rows
+from ._kernels.init import INIT_METHODS, resolve_init, uniform_rows
 from ._kernels.losses import (
     BETA_LOSS_NAMES,
     beta_divergence,
@@ -17,7 +17,7 @@ from ._kernels.losses import (
 )
 from ._kernels.mu import floors, multiplicative_update, solve_rows
 from ._kernels.sgd import solve_rows_hals
-from ._validation import Integral, Interval, Real, StrOptions, check_factor
+from ._validation import Integral, Interval, Real, StrOptions
 
 
 class MUNMF(NMFBase):
@@ -215,39 +215,15 @@ class MUNMF(NMFBase):
         self.device = device
 
     # -- the work ---------------------------------------------------------------
-    def _resolved_n_components(self, n_features, W, H):
-        if self.n_components not in ("auto", None):
-            return self.n_components
-        if self.init == "custom":
-            if H is not None:
-                return np.shape(H)[0]
-            if W is not None:
-                return np.shape(W)[1]
-        return n_features
-
     def _start(self, X, W, H, n_components):
-        n_samples, n_features = X.shape
-        init = resolve_init(self.init, n_components, n_samples, n_features)
-        if init == "custom":
-            if W is None or H is None:
-                raise ValueError("init='custom' needs both W and H passed to fit.")
-            W = check_factor(W, (n_samples, n_components), X.dtype, "MUNMF (input W)")
-            H = check_factor(H, (n_components, n_features), X.dtype, "MUNMF (input H)")
-            return W.copy(), H.copy()
-        if W is not None or H is not None:
-            warnings.warn(
-                "When init!='custom', provided W or H are ignored. Set "
-                "init='custom' to use them as initialization.",
-                RuntimeWarning,
-            )
-        if init == "nndsvd":
+        if resolve_init(self.init, n_components, *X.shape) == "nndsvd":
             warnings.warn(
                 "Multiplicative updates cannot update the zeros of an init='nndsvd' "
                 "start, which leads to poorer results; try init='nndsvda' or "
                 "init='nndsvdar'.",
                 UserWarning,
             )
-        return initialize_factors(X, n_components, init, self.random_state)
+        return super()._start(X, W, H, n_components)
 
     def _regularization(self, n_samples, n_features):
         return regularization(self.alpha_W, self.alpha_H, self.l1_ratio, n_samples, n_features)

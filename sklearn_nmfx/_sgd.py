@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from ._base import NMFBase
-from ._kernels.init import INIT_METHODS, initialize_factors, resolve_init
+from ._kernels.init import INIT_METHODS
 from ._kernels.losses import error_from_divergence, regularization
 from ._kernels.sgd import (
     LEARNING_RATES,
@@ -16,39 +16,7 @@ from ._kernels.sgd import (
     minibatch_nmf,
     solve_rows_hals,
 )
-from ._validation import Integral, Interval, Real, StrOptions, check_factor, validate_params
-
-
-def resolved_n_components(estimator, n_features, W, H):
-    """``n_components``, or with 'auto'/None the rank of a custom start or n_features."""
-    if estimator.n_components not in ("auto", None):
-        return estimator.n_components
-    if estimator.init == "custom":
-        if H is not None:
-            return np.shape(H)[0]
-        if W is not None:
-            return np.shape(W)[1]
-    return n_features
-
-
-def initial_factors(estimator, X, W, H, n_components):
-    """The start (W, H) in NumPy, from ``init`` and ``random_state`` as in scikit-learn."""
-    name = type(estimator).__name__
-    n_samples, n_features = X.shape
-    init = resolve_init(estimator.init, n_components, n_samples, n_features)
-    if init == "custom":
-        if W is None or H is None:
-            raise ValueError(f"init='custom' needs both W and H passed to {name}.fit.")
-        W = check_factor(W, (n_samples, n_components), X.dtype, f"{name} (input W)")
-        H = check_factor(H, (n_components, n_features), X.dtype, f"{name} (input H)")
-        return W.copy(), H.copy()
-    if W is not None or H is not None:
-        warnings.warn(
-            "When init!='custom', provided W or H are ignored. Set init='custom' to "
-            "use them as initialization.",
-            RuntimeWarning,
-        )
-    return initialize_factors(X, n_components, init, estimator.random_state)
+from ._validation import Integral, Interval, Real, StrOptions, validate_params
 
 
 def _row_blocks(n_rows, batch_size):
@@ -367,8 +335,8 @@ class SGDNMF(NMFBase):
 
     def _fit_validated(self, X, mask, backend, W=None, H=None):
         n_samples, n_features = X.shape
-        n_components = resolved_n_components(self, n_features, W, H)
-        W0, H0 = initial_factors(self, X, W, H, n_components)
+        n_components = self._resolved_n_components(n_features, W, H)
+        W0, H0 = self._start(X, W, H, n_components)
         rng = check_random_state(self.random_state)
         order, blocks, batches = self._batches(X, backend, rng)
         Ws = [backend.from_numpy(W0[order[a:b]]) for a, b in blocks]
@@ -399,8 +367,8 @@ class SGDNMF(NMFBase):
         n_rows, n_features = X.shape
         rng = check_random_state(self.random_state) if first else self._rng
         if first:
-            n_components = resolved_n_components(self, n_features, W, H)
-            W0, H0 = initial_factors(self, X, W, H, n_components)
+            n_components = self._resolved_n_components(n_features, W, H)
+            W0, H0 = self._start(X, W, H, n_components)
             past, n_weight, n_steps = (None, None, 0.0), float(n_rows), 0
         else:
             n_components = self.n_components_
