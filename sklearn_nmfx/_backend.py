@@ -13,6 +13,7 @@ algorithm.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import warnings
@@ -87,6 +88,10 @@ def resolve_backend(device, *, require_torch=False):
 
 # Sparse products with fewer stored entries than this run on one thread.
 _PARALLEL_MIN_NNZ = 200_000
+# Row-wise dense work (NumpyBackend.map_rows) runs in blocks of about this many
+# entries, small enough for the step's temporaries to stay in a core's L2 cache;
+# smaller matrices run in one piece.
+_CACHE_BLOCK_ENTRIES = 2**14
 _POOL = None
 _POOL_LOCK = threading.Lock()
 
@@ -223,6 +228,8 @@ class NumpyBackend:
 
     name = "numpy"
     device = "cpu"
+    _n_threads = None
+    _blas_controller = None
 
     def __repr__(self):
         return "NumpyBackend()"
@@ -272,7 +279,7 @@ class NumpyBackend:
         thread, or None where one thread does (dense X, small X, one core)."""
         if not sp.issparse(X) or X.nnz < _PARALLEL_MIN_NNZ:
             return None
-        n_threads = _cpu_threads()  # asks threadpoolctl: only for large X
+        n_threads = self.n_threads  # asks threadpoolctl: only for large X
         if n_threads < 2:
             return None
         cuts = np.searchsorted(X.indptr, np.linspace(0, X.nnz, n_threads + 1)[1:-1])
@@ -292,6 +299,60 @@ class NumpyBackend:
 
         list(_thread_pool().map(multiply, row_blocks))
         return out
+
+    def map_rows(self, fn, F, G):
+        """``fn(F, G) -> (F_new, partial_sum)`` over row blocks of F and G.
+
+        The rows are cut in blocks of about ``_CACHE_BLOCK_ENTRIES`` entries, fixed
+        by the shape alone, and the partial sums are added in block order, so the
+        result does not depend on the number of threads; the blocks are shared
+        between the cores. Returns ``(F_new, sum)``. ``fn`` must treat rows
+        independently.
+        """
+        n_rows, n_cols = F.shape
+        rows_per_block = max(1, _CACHE_BLOCK_ENTRIES // max(n_cols, 1))
+        n_blocks = -(-n_rows // rows_per_block)
+        if n_blocks == 1:
+            return fn(F, G)
+        out = np.empty_like(F)
+        partials = [0.0] * n_blocks
+
+        def run(first_block, stop_block):
+            for block in range(first_block, stop_block):
+                start = block * rows_per_block
+                stop = min(start + rows_per_block, n_rows)
+                out[start:stop], partials[block] = fn(F[start:stop], G[start:stop])
+
+        n_threads = min(n_blocks, self.n_threads)
+        if n_threads == 1:
+            run(0, n_blocks)
+        else:
+            bounds = np.linspace(0, n_blocks, n_threads + 1).astype(int)
+            # one BLAS thread per block: our threads share the cores, and nested
+            # BLAS threads would oversubscribe them
+            with self._blas.limit(limits=1):
+                futures = [_thread_pool().submit(run, a, b)
+                           for a, b in zip(bounds[1:-1], bounds[2:])]
+                run(bounds[0], bounds[1])  # the calling thread takes the first share
+                for future in futures:
+                    future.result()
+        return out, math.fsum(float(p) for p in partials)
+
+    @property
+    def n_threads(self):
+        """Threads for row-wise work, read once per backend (one per fit)."""
+        if self._n_threads is None:
+            self._n_threads = _cpu_threads()
+        return self._n_threads
+
+    @property
+    def _blas(self):
+        """threadpoolctl's handle on the loaded BLAS libraries, found once per backend."""
+        if self._blas_controller is None:
+            from threadpoolctl import ThreadpoolController
+
+            self._blas_controller = ThreadpoolController().select(user_api="blas")
+        return self._blas_controller
 
     def sparse_like(self, X, values):
         return sp.csr_matrix((values, X.indices, X.indptr), shape=X.shape)
@@ -438,6 +499,10 @@ class TorchBackend:
 
     def matmul(self, X, B, row_blocks=None):
         return X @ B
+
+    def map_rows(self, fn, F, G):
+        """``fn(F, G)``: PyTorch runs the whole matrix at once, on its own threads."""
+        return fn(F, G)
 
     def nnz(self, X):
         return int(X.values().shape[0]) if self.is_sparse(X) else X.numel()

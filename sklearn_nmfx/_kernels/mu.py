@@ -85,21 +85,39 @@ def frobenius_step(F, M, C, B):
     return B.clamp_min_(F_new, 0.0)
 
 
+def frobenius_step_moved(F, M, C, B):
+    """One fast MU step of the rows F and how far it moved them.
+
+    Returns ``(F_new, ||F_new - F||^2)``, the latter a 0-d array.
+    """
+    xp = B.namespace()
+    F_new = frobenius_step(F, M, C, B)
+    diff = F_new - F
+    return F_new, xp.sum(diff * diff)
+
+
 def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.1):
     """Repeated fast MU steps on fixed products, stopped once a step moves less than
-    ``delta`` times the first one (Gillis & Glineur 2012)."""
-    xp = B.namespace()
+    ``delta`` times the first one (Gillis & Glineur 2012).
+
+    Each step runs through ``B.map_rows``: on the CPU, row blocks that stay in the
+    cache, on the cores; on PyTorch, the whole matrix at once.
+    """
     M, C = frobenius_operator(XG, GtG, l1, l2, floor, B)
+    if n_repeats == 1:
+        return frobenius_step(F, M, C, B)
+
+    def step(F_rows, C_rows):
+        return frobenius_step_moved(F_rows, M, C_rows, B)
+
     first = None
     for repeat in range(n_repeats):
-        F_new = frobenius_step(F, M, C, B)
-        if n_repeats > 1:
-            diff = F_new - F
-            moved = B.scalar(xp.tensordot(diff, diff, axes=2))
-            if first is None:
-                first = moved
-            elif moved <= delta * delta * first:
-                return F_new
+        F_new, moved = B.map_rows(step, F, C)
+        moved = B.scalar(moved)
+        if first is None:
+            first = moved
+        elif moved <= delta * delta * first:
+            return F_new
         F = F_new
     return F
 
