@@ -75,3 +75,42 @@ def test_sparse_input_stays_sparse(device):
         assert data.X.layout == torch.sparse_csr and data.Xt.layout == torch.sparse_csr
     else:
         assert sp.issparse(data.X) and data.X.format == "csr"
+
+
+def test_map_rows_blocks_threads_and_sums_like_one_pass(monkeypatch):
+    import sklearn_nmfx._backend as backend_module
+
+    monkeypatch.setattr(backend_module, "_CACHE_BLOCK_ENTRIES", 64)  # many blocks
+    rng = np.random.RandomState(0)
+    F, G = rng.rand(103, 4), rng.rand(103, 4)
+
+    def step(F_rows, G_rows):
+        out = F_rows * 2 + G_rows
+        return out, np.sum(out)
+
+    results = {}
+    for n_threads in (1, 2, 3):
+        backend = NumpyBackend()
+        backend._n_threads = n_threads
+        results[n_threads] = backend.map_rows(step, F, G)
+    expected = F * 2 + G
+    for out, total in results.values():
+        np.testing.assert_array_equal(out, expected)
+        assert total == pytest.approx(expected.sum(), rel=1e-14)
+    # the same blocks and the same order of summation whatever the threads
+    assert results[1][1] == results[2][1] == results[3][1]
+
+
+def test_munmf_on_one_thread_and_on_all_agree_to_rounding():
+    from threadpoolctl import threadpool_limits
+
+    from sklearn_nmfx import MUNMF
+
+    X = sp.random(3000, 400, density=0.05, random_state=1, format="csr")
+    params = dict(n_components=6, random_state=0, max_iter=30, tol=0)
+    W_all = MUNMF(**params).fit_transform(X)
+    with threadpool_limits(1):
+        W_one = MUNMF(**params).fit_transform(X)
+    # BLAS sums the Gram matrices in another order on other thread counts: rounding
+    np.testing.assert_allclose(W_all, W_one, rtol=1e-7, atol=1e-12)
+    np.testing.assert_array_equal(W_all, MUNMF(**params).fit_transform(X))
