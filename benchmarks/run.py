@@ -1,0 +1,247 @@
+"""The performance record: every estimator beside its peers, in one process.
+
+Cases (``--cases``):
+
+- ``seed``: the seeds' corpus (4 categories of 20 Newsgroups, TF-IDF, 2034 x 26576), k=5
+- ``20ng-k20``, ``20ng-k100``: 20 Newsgroups train, all categories,
+  ``TfidfVectorizer(stop_words="english", min_df=2)`` (11314 x 39117), k=20 and k=100
+- ``scaling``: random sparse matrices of 1e5, 1e6 and 1e7 non-zeros (density 0.5%),
+  k=20: MUNMF's time per iteration, which should grow at most linearly with the
+  non-zeros
+
+In every case, each dtype (``--dtypes``) and each repeat (``--repeats``), the
+estimators run one after the other in a rotating order, so load from elsewhere on
+the machine hits them alike; medians are reported. Groups and their reference:
+
+- NMF: scikit-learn's ``NMF`` (coordinate descent, the reference), ``NMF(solver="mu")``,
+  ``MUNMF`` and ``AutogradNMF`` on every device of ``--devices``
+- minibatch: scikit-learn's ``MiniBatchNMF`` (reference) and ``SGDNMF``
+- SVD: scikit-learn's ``TruncatedSVD`` randomized (reference) and ARPACK, and
+  ``TruncatedSVDTopics``
+
+Each row gives the fit time, its ratio to the reference, the relative error
+``||X - W H||_F / ||X||_F`` (for SVD: the explained variance ratio summed),
+whether that error is at least as good as the reference's, to 1e-6 relative (time
+ratios compare like with like only where it is: ``ok``), and the peak memory
+traced by ``tracemalloc`` during one more fit (NumPy and SciPy allocations; not
+PyTorch's).
+Everything runs with default parameters except ``n_components`` and
+``random_state=0``.
+
+Run::
+
+    SCIKIT_LEARN_DATA=... python benchmarks/run.py [--quick] [--cases seed 20ng-k20]
+        [--dtypes float64 float32] [--devices numpy torch] [--repeats 3] [--json out.json]
+
+``--quick`` runs the seed corpus and 20ng-k20 once, in float64 on NumPy.
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.decomposition import NMF, MiniBatchNMF, TruncatedSVD
+from sklearn.exceptions import ConvergenceWarning
+
+from sklearn_nmfx import MUNMF, SGDNMF, AutogradNMF, TruncatedSVDTopics
+
+SEED_CATEGORIES = ["alt.atheism", "talk.religion.misc", "comp.graphics", "sci.space"]
+
+
+# -- data ------------------------------------------------------------------------
+def newsgroups(categories=None, min_df=1):
+    from sklearn.datasets import fetch_20newsgroups
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    documents = fetch_20newsgroups(subset="train", categories=categories,
+                                   remove=("headers", "footers", "quotes"),
+                                   download_if_missing=False).data
+    return TfidfVectorizer(stop_words="english", min_df=min_df).fit_transform(documents)
+
+
+def random_sparse(nnz, density=0.005, seed=0):
+    """A random non-negative CSR matrix with about ``nnz`` stored entries, 1:5 in shape."""
+    n_rows = int(np.sqrt(nnz / density / 5))
+    return sp.random(n_rows, 5 * n_rows, density=density, format="csr",
+                     random_state=seed, dtype=np.float64)
+
+
+# -- measures ----------------------------------------------------------------------
+def relative_error(X, W, H):
+    """``||X - W H||_F / ||X||_F`` without forming ``W H``."""
+    sq = float(X.multiply(X).sum()) if sp.issparse(X) else float(np.sum(X * X))
+    residual = sq - 2 * float(np.sum(W * (X @ H.T))) + float(np.sum((W.T @ W) * (H @ H.T)))
+    return float(np.sqrt(max(residual, 0.0) / sq))
+
+
+def timed(make_model, X, measure):
+    """Fit once: (seconds, quality)."""
+    model = make_model()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        W = model.fit_transform(X)
+        seconds = time.perf_counter() - start
+    return seconds, measure(X, W, model)
+
+
+def peak_memory(make_model, X):
+    """Peak MiB traced by ``tracemalloc`` during one more fit (kept apart from the
+    timed fits: tracing slows every allocation)."""
+    tracemalloc.start()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        make_model().fit(X)
+    peak = tracemalloc.get_traced_memory()[1] / 2**20
+    tracemalloc.stop()
+    return peak
+
+
+def nmf_quality(X, W, model):
+    return relative_error(X, np.asarray(W, dtype=np.float64),
+                          np.asarray(model.components_, dtype=np.float64))
+
+
+def svd_quality(X, W, model):
+    return float(np.sum(model.explained_variance_ratio_))
+
+
+def groups(k, devices, include_autograd):
+    """{group: (higher_is_better, [(name, factory), ...])}, the reference first."""
+    nmf = [("sklearn NMF (cd)", lambda: NMF(k, random_state=0)),
+           ("sklearn NMF (mu)", lambda: NMF(k, solver="mu", random_state=0))]
+    minibatch = [("sklearn MiniBatchNMF", lambda: MiniBatchNMF(k, random_state=0))]
+    svd = [("sklearn TruncatedSVD (randomized)", lambda: TruncatedSVD(k, random_state=0)),
+           ("sklearn TruncatedSVD (arpack)",
+            lambda: TruncatedSVD(k, algorithm="arpack", random_state=0))]
+    for device in devices:
+        dev = None if device == "numpy" else device
+        nmf.append((f"MUNMF [{device}]", lambda dev=dev: MUNMF(k, random_state=0, device=dev)))
+        if include_autograd and (dev is not None or "torch" not in devices):
+            nmf.append((f"AutogradNMF [{device}]",
+                        lambda dev=dev: AutogradNMF(k, random_state=0, device=dev)))
+        minibatch.append((f"SGDNMF [{device}]",
+                          lambda dev=dev: SGDNMF(k, random_state=0, device=dev)))
+        svd.append((f"TruncatedSVDTopics [{device}]",
+                    lambda dev=dev: TruncatedSVDTopics(k, random_state=0, device=dev)))
+    return {"NMF": (False, nmf), "minibatch": (False, minibatch), "SVD": (True, svd)}
+
+
+def run_case(name, X, k, args):
+    rows = []
+    for dtype in args.dtypes:
+        Xd = X.astype(dtype)
+        for group, (higher_is_better, members) in groups(
+                k, args.devices, include_autograd=k <= 20).items():
+            measure = svd_quality if group == "SVD" else nmf_quality
+            runs = {member: [] for member, _ in members}
+            for repeat in range(args.repeats):
+                shift = repeat % len(members)
+                for member, factory in members[shift:] + members[:shift]:
+                    runs[member].append(timed(factory, Xd, measure))
+            reference = statistics.median(r[0] for r in runs[members[0][0]])
+            ref_quality = runs[members[0][0]][0][1]
+            for member, factory in members:
+                seconds = statistics.median(r[0] for r in runs[member])
+                quality = runs[member][0][1]
+                # equal up to 1e-6 relative counts as equal (float32 sums differ there)
+                if higher_is_better:
+                    good = quality >= ref_quality * (1 - 1e-6)
+                else:
+                    good = quality <= ref_quality * (1 + 1e-6)
+                rows.append({
+                    "case": name, "k": k, "dtype": dtype, "group": group,
+                    "estimator": member, "seconds": seconds, "ratio": seconds / reference,
+                    "quality": quality, "at_least_reference_quality": bool(good),
+                    "peak_mib": peak_memory(factory, Xd) if args.memory else None,
+                })
+                print_row(rows[-1])
+    return rows
+
+
+def run_scaling(args):
+    """MUNMF time per iteration against the number of non-zeros."""
+    rows = []
+    sizes = [1e5, 1e6] if args.quick else [1e5, 1e6, 1e7]
+    for nnz in sizes:
+        X = random_sparse(int(nnz))
+        model = MUNMF(20, init="random", random_state=0, max_iter=20, tol=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            start = time.perf_counter()
+            model.fit(X)
+            seconds = time.perf_counter() - start
+        rows.append({"case": "scaling", "nnz": int(X.nnz), "shape": list(X.shape),
+                     "seconds_per_iteration": seconds / model.n_iter_})
+    for small, large in zip(rows[:-1], rows[1:]):
+        large["growth_vs_previous"] = (large["seconds_per_iteration"]
+                                       / small["seconds_per_iteration"])
+    for row in rows:
+        growth = row.get("growth_vs_previous")
+        print(f"  nnz {row['nnz']:>10,d}  shape {row['shape'][0]} x {row['shape'][1]}  "
+              f"{row['seconds_per_iteration'] * 1e3:8.1f} ms / iteration"
+              + (f"  x{growth:.1f} for x10 non-zeros" if growth else ""))
+    return rows
+
+
+def print_row(row):
+    quality = "explained" if row["group"] == "SVD" else "rel. error"
+    print(f"  {row['case']:9s} {row['dtype']:8s} {row['estimator']:36s} "
+          f"{row['seconds']:8.2f} s  x{row['ratio']:5.2f}  {quality} {row['quality']:.9f}"
+          f"  {'ok ' if row['at_least_reference_quality'] else 'worse'}"
+          + (f"  peak {row['peak_mib']:7.1f} MiB" if row["peak_mib"] is not None else ""))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", nargs="+",
+                        default=["seed", "20ng-k20", "20ng-k100", "scaling"])
+    parser.add_argument("--dtypes", nargs="+", default=["float64", "float32"])
+    parser.add_argument("--devices", nargs="+", default=["numpy", "torch"],
+                        help="numpy, torch (PyTorch on the CPU), cuda")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--no-memory", dest="memory", action="store_false",
+                        help="skip the extra fit that traces peak memory")
+    parser.add_argument("--json", default=None, help="write the rows to this file")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.cases, args.dtypes, args.devices, args.repeats = (
+            ["seed", "20ng-k20", "scaling"], ["float64"], ["numpy"], 1)
+    try:
+        import torch
+
+        if "cuda" not in args.devices and torch.cuda.is_available():
+            args.devices.append("cuda")
+    except ImportError:
+        args.devices = [d for d in args.devices if d == "numpy"]
+
+    print(f"{platform.machine()}, {platform.python_version()}, devices {args.devices}, "
+          f"median of {args.repeats}; ratios are to the first row of each group")
+    rows = []
+    all_newsgroups = None
+    for case in args.cases:
+        print(case)
+        if case == "seed":
+            rows += run_case(case, newsgroups(SEED_CATEGORIES), 5, args)
+        elif case.startswith("20ng-k"):
+            if all_newsgroups is None:
+                all_newsgroups = newsgroups(min_df=2)
+            rows += run_case(case, all_newsgroups, int(case.removeprefix("20ng-k")), args)
+        elif case == "scaling":
+            rows += run_scaling(args)
+        else:
+            parser.error(f"unknown case {case!r}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": platform.platform(), "rows": rows}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
