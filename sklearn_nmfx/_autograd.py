@@ -8,12 +8,12 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._base import NMFBase
+from ._base import NMFBase, fixed_indices
 from ._kernels.autograd import CONSTRAINTS, OPTIMIZERS
 from ._kernels.init import INIT_METHODS
 from ._kernels.losses import BETA_LOSS_NAMES, beta_from_loss, error_from_divergence, regularization
 from ._kernels.mu import floors
-from ._kernels.sgd import gram, least_squares_start
+from ._kernels.sgd import least_squares_start, row_grams
 from ._mu import _check_zeros_for_beta
 from ._validation import Integral, Interval, Real, StrOptions
 
@@ -279,20 +279,21 @@ class AutogradNMF(NMFBase):
             callback=report, **kwargs,
         )
 
-    def _fit_validated(self, X, mask, backend, W=None, H=None):
+    def _fit_validated(self, X, mask, backend, W=None, H=None, fixed_components=None):
         self._check_optimizer()
         beta = self._beta()
         if beta is not None:
-            _check_zeros_for_beta(X, None, beta)
+            _check_zeros_for_beta(X, mask, beta)
         n_samples, n_features = X.shape
-        n_components = self._resolved_n_components(n_features, W, H)
-        W0, H0 = self._start(X, W, H, n_components)
-        data = backend.data_matrix(X)
+        n_components = self._resolved_n_components(n_features, W, H, fixed_components)
+        W0, H0, fixed = self._start(X, W, H, n_components, fixed_components)
+        data = backend.data_matrix(X, mask)
         floor = _positive_floor(X, data)
         objective = self._objective(data, backend, n_samples, n_features)
         _, Ht, n_iter, history, converged, rates = self._run(
             objective, backend.from_numpy(W0), backend.from_numpy(np.ascontiguousarray(H0.T)),
-            floor,
+            floor, fixed=None if fixed is None else backend.torch.as_tensor(
+                np.isin(np.arange(n_components), fixed), device=backend.device),
         )
         if not converged and self.tol > 0:
             warnings.warn(
@@ -307,6 +308,7 @@ class AutogradNMF(NMFBase):
         attributes = {
             "components_": components,
             "n_components_": int(n_components),
+            "fixed_components_": fixed_indices(fixed),
             "n_iter_": int(n_iter),
             "reconstruction_err_": error_from_divergence(divergence),
             "loss_curve_": [value for _, value in history],
@@ -325,7 +327,7 @@ class AutogradNMF(NMFBase):
         l1_W, l2_W, _, _ = regularization(self.alpha_W, self.alpha_H, self.l1_ratio,
                                           n_samples, n_features)
         XHt = objective.XHt if objective.XHt is not None else data.matmul(Ht)
-        W = least_squares_start(XHt, gram(Ht, backend), l1=l1_W, l2=l2_W, B=backend)
+        W = least_squares_start(XHt, row_grams(data, Ht, backend), l1=l1_W, l2=l2_W, B=backend)
         if self._beta() != 2 or self.nonnegativity != "project":
             W = torch.clamp(W, min=floor)  # strictly positive start for logs, powers
         W = self._run(objective, W, Ht, floor, learning_rate=[W_rate], update_H=False,
@@ -339,8 +341,8 @@ class AutogradNMF(NMFBase):
     def _transform_validated(self, X, mask, backend):
         beta = self._beta()
         if beta is not None:
-            _check_zeros_for_beta(X, None, beta)
-        data = backend.data_matrix(X)
+            _check_zeros_for_beta(X, mask, beta)
+        data = backend.data_matrix(X, mask)
         Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T, dtype=X.dtype))
         W, _ = self._solve_W(data, Ht, backend, self._floor, self._W_learning_rate)
         return backend.to_numpy(W)

@@ -147,9 +147,9 @@ class DataMatrix:
     backend : NumpyBackend or TorchBackend
     X : ndarray, scipy sparse matrix, or backend array
         Non-negative data with missing entries (if any) already set to zero.
-    mask : array of bool, default=None
-        Dense mask of observed entries (True where observed), or None when every
-        entry is observed.
+    mask : array, default=None
+        Dense mask of observed entries (1 where observed, 0 where missing, in X's
+        dtype so that kernels multiply by it), or None when every entry is observed.
     """
 
     def __init__(self, backend, X, Xt, *, mask=None, mask_t=None, sq_norm=None,
@@ -260,6 +260,7 @@ class NumpyBackend:
                 max_value=float(vals.max()) if vals.size else 0.0,
             )
         X = np.asarray(X)
+        mask = None if mask is None else np.asarray(mask, dtype=X.dtype)
         mask_t = None if mask is None else np.ascontiguousarray(mask.T)
         return DataMatrix(
             self, X, np.ascontiguousarray(X.T), mask=mask, mask_t=mask_t,
@@ -483,7 +484,7 @@ class TorchBackend:
             )
         X = np.asarray(X)
         Xd = self.from_numpy(X)
-        m = None if mask is None else self.torch.from_numpy(np.ascontiguousarray(mask)).to(self.device)
+        m = None if mask is None else self.from_numpy(np.asarray(mask, dtype=X.dtype))
         return DataMatrix(
             self, Xd, Xd.T.contiguous(), mask=m,
             mask_t=None if m is None else m.T.contiguous(),

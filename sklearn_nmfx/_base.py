@@ -16,6 +16,7 @@ from sklearn.utils import check_array
 
 from ._backend import resolve_backend
 from ._kernels.init import initialize_factors, resolve_init
+from ._masking import check_fixed_components, observed_entries, place_fixed_rows
 from ._scoring import bicross_validation_score
 from ._validation import (
     Integral,
@@ -23,7 +24,6 @@ from ._validation import (
     StrOptions,
     check_factor,
     check_is_fitted,
-    split_missing,
     validate_params,
     validate_X,
 )
@@ -59,7 +59,16 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
                        non_negative=self._non_negative)
         return X
 
-    def _fit(self, X, fit_params):
+    def _observed(self, X, mask, method):
+        """(X with missing entries set to 0, mask of observed entries or None)."""
+        whom = f"{type(self).__name__}.{method}"
+        if self._supports_missing:
+            return observed_entries(X, mask, whom)
+        if mask is not None:
+            raise ValueError(f"{whom} does not support missing values (mask must be None).")
+        return X, None
+
+    def _fit(self, X, fit_params, mask=None):
         """Validate, run the subclass's fit, then set every fitted attribute at once.
 
         Returns the transform of X (W), computed as ``transform`` would compute it.
@@ -69,7 +78,7 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         try:
             X = self._validate_X(X, reset=True, method="fit")
             backend = self._backend()
-            X, mask = split_missing(X) if self._supports_missing else (X, None)
+            X, mask = self._observed(X, mask, "fit")
             attributes, W = self._fit_validated(X, mask, backend, **fit_params)
             _check_finite_attributes(type(self).__name__, attributes)
         except BaseException:
@@ -123,13 +132,19 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         """
         return self._fit(X, fit_params)
 
-    def transform(self, X):
+    def transform(self, X, mask=None):
         """Transform the data X according to the fitted model.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to transform.
+            Data to transform. With an estimator that supports missing values
+            (the ``allow_nan`` tag), NaN entries of a dense X are missing: left out
+            of the solve for W.
+        mask : {array-like, sparse matrix} of shape (n_samples, n_features), \
+                default=None
+            Estimators that support missing values only: True (non-zero) where an
+            entry of X is observed, False where it is missing (as in ``fit``).
 
         Returns
         -------
@@ -138,7 +153,7 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False, method="transform")
-        X, mask = split_missing(X) if self._supports_missing else (X, None)
+        X, mask = self._observed(X, mask, "transform")
         return self._transform_validated(X, mask, self._backend())
 
     def inverse_transform(self, X):
@@ -206,83 +221,123 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
 
 class NMFBase(FactorizationBase):
     """Base of the NMF estimators: ``fit`` and ``fit_transform`` take the custom
-    start ``W`` and ``H`` (used with ``init='custom'``), as in scikit-learn's NMF."""
+    start ``W`` and ``H`` (used with ``init='custom'``), as in scikit-learn's NMF, a
+    ``mask`` of observed entries and ``fixed_components`` (rows of H kept fixed)."""
 
-    def fit(self, X, y=None, W=None, H=None):
+    _supports_missing = True
+
+    def fit(self, X, y=None, W=None, H=None, *, mask=None, fixed_components=None):
         """Learn an NMF model for the data X.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training vector, where ``n_samples`` is the number of samples and
-            ``n_features`` is the number of features. Sparse X is never densified.
+            ``n_features`` is the number of features. Sparse X is never densified
+            (unless a ``mask`` is given). NaN entries of a dense X are missing
+            values: they are left out of the loss and of every update.
         y : Ignored
             Not used, present for API consistency by convention.
         W : array-like of shape (n_samples, n_components), default=None
             With ``init='custom'``, the initial W.
-        H : array-like of shape (n_components, n_features), default=None
-            With ``init='custom'``, the initial H.
+        H : array-like of shape (n_components, n_features) or \
+                (len(fixed_components), n_features), default=None
+            With ``init='custom'``, the initial H. With ``fixed_components``, the
+            fixed rows: either a full H (its rows ``fixed_components`` are used,
+            the others start from ``init`` unless ``init='custom'``) or only the
+            fixed rows, in the order of ``fixed_components``.
+        mask : {array-like, sparse matrix} of shape (n_samples, n_features), \
+                default=None
+            True (non-zero) where an entry of X is observed, False where it is
+            missing; for example the unobserved entries of a sparse X, whose
+            implicit zeros are otherwise observed zeros. With a mask the fit runs
+            on dense arrays. NaN entries of X are missing whatever the mask.
+        fixed_components : array-like of int, default=None
+            Indices of the components whose rows of H (given in ``H``) stay fixed,
+            bit for bit, while the other components are learned (guided topics).
 
         Returns
         -------
         self : object
             Returns the instance itself.
         """
-        self._fit(X, {"W": W, "H": H})
+        self._fit(X, {"W": W, "H": H, "fixed_components": fixed_components}, mask)
         return self
 
-    def fit_transform(self, X, y=None, W=None, H=None):
+    def fit_transform(self, X, y=None, W=None, H=None, *, mask=None, fixed_components=None):
         """Learn an NMF model for the data X and return the transformed data.
 
-        Returns exactly ``fit(X, W=W, H=H).transform(X)``.
+        Returns exactly ``fit(X, ...).transform(X, mask=mask)``.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training vector.
+            Training vector; NaN entries of a dense X are missing values.
         y : Ignored
             Not used, present for API consistency by convention.
         W : array-like of shape (n_samples, n_components), default=None
             With ``init='custom'``, the initial W.
-        H : array-like of shape (n_components, n_features), default=None
-            With ``init='custom'``, the initial H.
+        H : array-like of shape (n_components, n_features) or \
+                (len(fixed_components), n_features), default=None
+            With ``init='custom'``, the initial H; with ``fixed_components``, the
+            fixed rows (see ``fit``).
+        mask : {array-like, sparse matrix} of shape (n_samples, n_features), \
+                default=None
+            True where an entry of X is observed, False where it is missing.
+        fixed_components : array-like of int, default=None
+            Indices of the components whose rows of H stay fixed (see ``fit``).
 
         Returns
         -------
         W : ndarray of shape (n_samples, n_components)
             Transformed data.
         """
-        return self._fit(X, {"W": W, "H": H})
+        return self._fit(X, {"W": W, "H": H, "fixed_components": fixed_components}, mask)
 
-    def _resolved_n_components(self, n_features, W, H):
-        """``n_components``, or with 'auto'/None the rank of a custom start or n_features."""
+    def _resolved_n_components(self, n_features, W, H, fixed_components=None):
+        """``n_components``, or with 'auto'/None the rank of a custom start (or of
+        the H given with ``fixed_components``) or n_features."""
         if self.n_components not in ("auto", None):
             return self.n_components
-        if self.init == "custom":
+        if self.init == "custom" or fixed_components is not None:
             if H is not None:
                 return np.shape(H)[0]
             if W is not None:
                 return np.shape(W)[1]
         return n_features
 
-    def _start(self, X, W, H, n_components):
-        """The start (W, H) in NumPy, from ``init`` and ``random_state`` as in scikit-learn."""
+    def _start(self, X, W, H, n_components, fixed_components=None):
+        """The start (W, H) in NumPy, from ``init`` and ``random_state`` as in
+        scikit-learn, with the fixed rows of H put in; and the sorted indices of the
+        fixed components (None without)."""
         name = type(self).__name__
         n_samples, n_features = X.shape
+        fixed, rows = check_fixed_components(
+            fixed_components, H, self.init, n_components, n_features, X.dtype, f"{name}.fit"
+        )
         init = resolve_init(self.init, n_components, n_samples, n_features)
         if init == "custom":
             if W is None or H is None:
                 raise ValueError(f"init='custom' needs both W and H passed to {name}.fit.")
             W = check_factor(W, (n_samples, n_components), X.dtype, f"{name} (input W)")
             H = check_factor(H, (n_components, n_features), X.dtype, f"{name} (input H)")
-            return W.copy(), H.copy()
-        if W is not None or H is not None:
+            return W.copy(), H.copy(), fixed
+        if W is not None or (H is not None and fixed is None):
             warnings.warn(
                 "When init!='custom', provided W or H are ignored. Set init='custom' to "
                 "use them as initialization.",
                 RuntimeWarning,
             )
-        return initialize_factors(X, n_components, init, self.random_state)
+        W, H = initialize_factors(X, n_components, init, self.random_state)
+        if fixed is not None:
+            H = place_fixed_rows(H, fixed, rows)
+        return W, H, fixed
+
+
+def fixed_indices(fixed):
+    """The ``fixed_components_`` attribute: the sorted indices of the fixed components
+    (empty without)."""
+    return np.zeros(0, dtype=np.intp) if fixed is None else np.asarray(fixed, dtype=np.intp)
 
 
 def _check_finite_attributes(name, attributes):

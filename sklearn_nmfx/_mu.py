@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._base import NMFBase
+from ._base import NMFBase, fixed_indices
 from ._kernels.init import INIT_METHODS, resolve_init, uniform_rows
 from ._kernels.losses import (
     BETA_LOSS_NAMES,
@@ -215,7 +215,7 @@ class MUNMF(NMFBase):
         self.device = device
 
     # -- the work ---------------------------------------------------------------
-    def _start(self, X, W, H, n_components):
+    def _start(self, X, W, H, n_components, fixed_components=None):
         if resolve_init(self.init, n_components, *X.shape) == "nndsvd":
             warnings.warn(
                 "Multiplicative updates cannot update the zeros of an init='nndsvd' "
@@ -223,17 +223,17 @@ class MUNMF(NMFBase):
                 "init='nndsvdar'.",
                 UserWarning,
             )
-        return super()._start(X, W, H, n_components)
+        return super()._start(X, W, H, n_components, fixed_components)
 
     def _regularization(self, n_samples, n_features):
         return regularization(self.alpha_W, self.alpha_H, self.l1_ratio, n_samples, n_features)
 
-    def _fit_validated(self, X, mask, backend, W=None, H=None):
+    def _fit_validated(self, X, mask, backend, W=None, H=None, fixed_components=None):
         n_samples, n_features = X.shape
-        n_components = self._resolved_n_components(n_features, W, H)
+        n_components = self._resolved_n_components(n_features, W, H, fixed_components)
         beta = beta_from_loss(self.beta_loss)
         _check_zeros_for_beta(X, mask, beta)
-        W0, H0 = self._start(X, W, H, n_components)
+        W0, H0, fixed = self._start(X, W, H, n_components, fixed_components)
         l1_W, l2_W, l1_H, l2_H = self._regularization(n_samples, n_features)
         data = backend.data_matrix(X, mask)
 
@@ -247,6 +247,7 @@ class MUNMF(NMFBase):
             backend.from_numpy(np.ascontiguousarray(H0.T)),
             beta=beta, l1_W=l1_W, l2_W=l2_W, l1_H=l1_H, l2_H=l2_H,
             max_iter=int(self.max_iter), tol=self.tol, B=backend, callback=report,
+            fixed_columns=None if fixed is None else np.isin(np.arange(n_components), fixed),
         )
         if not converged and self.tol > 0:
             warnings.warn(
@@ -263,6 +264,7 @@ class MUNMF(NMFBase):
         attributes = {
             "components_": components,
             "n_components_": int(n_components),
+            "fixed_components_": fixed_indices(fixed),
             "n_iter_": int(n_iter),
             "reconstruction_err_": error_from_divergence(backend.scalar(divergence)),
             "loss_curve_": [objective for _, objective in history],
@@ -275,13 +277,13 @@ class MUNMF(NMFBase):
 
         Frobenius loss: projected least squares, then HALS sweeps (exact coordinate
         minimization: the subproblem is convex, and MU steps converge slowly on it
-        when H is ill-conditioned). Other losses and masks: MU steps from the
-        constant ``scale``.
+        when H is ill-conditioned), over the observed entries of each row when some
+        are missing. Other losses: MU steps from the constant ``scale``.
         """
         n_samples, n_features = data.shape
         l1_W, l2_W, _, _ = self._regularization(n_samples, n_features)
         beta = beta_from_loss(self.beta_loss)
-        if beta == 2 and data.mask is None:
+        if beta == 2:
             return solve_rows_hals(data, Ht, l1=l1_W, l2=l2_W, max_sweeps=int(self.max_iter),
                                    tol=self.tol, B=backend)
         start = uniform_rows(n_samples, Ht.shape[1], scale, np.dtype(str(Ht.dtype).removeprefix("torch.")))
@@ -314,7 +316,7 @@ def _check_zeros_for_beta(X, mask, beta):
         return
     values = X.data if hasattr(X, "data") and not isinstance(X, np.ndarray) else X
     has_zeros = X.shape[0] * X.shape[1] > X.nnz if hasattr(X, "nnz") else False
-    observed = values if mask is None else values[mask]
+    observed = values if mask is None else values[mask != 0]
     if has_zeros or np.any(observed == 0):
         raise ValueError(
             "When beta_loss <= 0 and X contains zeros, the solver may diverge. "

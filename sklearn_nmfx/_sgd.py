@@ -7,9 +7,9 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from ._base import NMFBase
+from ._base import NMFBase, fixed_indices
 from ._kernels.init import INIT_METHODS
-from ._kernels.losses import error_from_divergence, regularization
+from ._kernels.losses import beta_divergence, error_from_divergence, regularization
 from ._kernels.sgd import (
     LEARNING_RATES,
     gram,
@@ -264,7 +264,7 @@ class SGDNMF(NMFBase):
         self.verbose = verbose
         self.device = device
 
-    def partial_fit(self, X, y=None, W=None, H=None):
+    def partial_fit(self, X, y=None, W=None, H=None, *, mask=None, fixed_components=None):
         """Update the model with one chunk of rows (streaming).
 
         The first call initializes the model from its chunk (as ``fit`` would,
@@ -283,7 +283,15 @@ class SGDNMF(NMFBase):
         W : array-like of shape (n_samples, n_components), default=None
             With ``init='custom'``, the initial W of the first chunk.
         H : array-like of shape (n_components, n_features), default=None
-            With ``init='custom'``, the initial H (first call only).
+            With ``init='custom'``, the initial H (first call only); with
+            ``fixed_components``, the fixed rows (as in ``fit``).
+        mask : {array-like, sparse matrix} of shape (n_samples, n_features), \
+                default=None
+            True where an entry of the chunk is observed, False where it is
+            missing (NaN entries of a dense chunk are missing too).
+        fixed_components : array-like of int, default=None
+            First call only: components whose rows of H stay fixed (as in
+            ``fit``); they stay fixed in every later call, as after ``fit``.
 
         Returns
         -------
@@ -295,7 +303,9 @@ class SGDNMF(NMFBase):
         before = dict(self.__dict__)
         try:
             X = self._validate_X(X, reset=first, method="partial_fit")
-            attributes = self._partial_fit_validated(X, self._backend(), first, W, H)
+            X, mask = self._observed(X, mask, "partial_fit")
+            attributes = self._partial_fit_validated(X, mask, self._backend(), first, W, H,
+                                                     fixed_components)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)
@@ -307,14 +317,17 @@ class SGDNMF(NMFBase):
     def _penalties(self, n_weight, n_features):
         return regularization(self.alpha_W, self.alpha_H, self.l1_ratio, n_weight, n_features)
 
-    def _batches(self, X, backend, rng):
+    def _batches(self, X, mask, backend, rng):
         """The minibatches (DataMatrix each) of the rows of X, once shuffled."""
         n_samples = X.shape[0]
         order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
         if sp.issparse(X):
             X = X.tocsr()
         blocks = _row_blocks(n_samples, min(self.batch_size, n_samples))
-        return order, blocks, [backend.data_matrix(X[order[a:b]]) for a, b in blocks]
+        return order, blocks, [
+            backend.data_matrix(X[order[a:b]], None if mask is None else mask[order[a:b]])
+            for a, b in blocks
+        ]
 
     def _report(self, what):
         def report(epoch, objective):
@@ -322,7 +335,7 @@ class SGDNMF(NMFBase):
                 print(f"SGDNMF {what} epoch {epoch:4d}: objective {objective:.6g}")
         return report
 
-    def _run(self, batches, Ws, Ht, rng, backend, n_weight, n_features, past, what):
+    def _run(self, batches, Ws, Ht, rng, backend, n_weight, n_features, past, what, fixed):
         l1_W, l2_W, l1_H, l2_H = self._penalties(n_weight, n_features)
         A_past, Bt_past, sq_past = past
         return minibatch_nmf(
@@ -330,19 +343,20 @@ class SGDNMF(NMFBase):
             l1_W=l1_W, l2_W=l2_W, l1_H=l1_H, l2_H=l2_H, max_iter=int(self.max_iter),
             tol=self.tol, n_iter_no_change=int(self.n_iter_no_change),
             learning_rate=self.learning_rate, eta0=self.eta0, power_t=self.power_t,
-            rng=rng, shuffle=self.shuffle, B=backend, callback=self._report(what),
+            rng=rng, shuffle=self.shuffle, B=backend, fixed=fixed, callback=self._report(what),
         )
 
-    def _fit_validated(self, X, mask, backend, W=None, H=None):
+    def _fit_validated(self, X, mask, backend, W=None, H=None, fixed_components=None):
         n_samples, n_features = X.shape
-        n_components = self._resolved_n_components(n_features, W, H)
-        W0, H0 = self._start(X, W, H, n_components)
+        n_components = self._resolved_n_components(n_features, W, H, fixed_components)
+        W0, H0, fixed = self._start(X, W, H, n_components, fixed_components)
         rng = check_random_state(self.random_state)
-        order, blocks, batches = self._batches(X, backend, rng)
+        order, blocks, batches = self._batches(X, mask, backend, rng)
         Ws = [backend.from_numpy(W0[order[a:b]]) for a, b in blocks]
         Ht = backend.from_numpy(np.ascontiguousarray(H0.T))
         Ws, Ht, A, Bt, sq_norm, n_epochs, n_steps, history, converged = self._run(
-            batches, Ws, Ht, rng, backend, n_samples, n_features, (None, None, 0.0), "fit"
+            batches, Ws, Ht, rng, backend, n_samples, n_features, (None, None, 0.0), "fit",
+            fixed,
         )
         if not converged and self.tol > 0:
             warnings.warn(
@@ -351,9 +365,9 @@ class SGDNMF(NMFBase):
                 ConvergenceWarning,
             )
         del batches, Ws
-        data = backend.data_matrix(X)
+        data = backend.data_matrix(X, mask)
         W_final = self._solve_W(data, Ht, backend)
-        attributes = self._attributes(Ht, A, Bt, sq_norm, float(n_samples), backend)
+        attributes = self._attributes(Ht, A, Bt, sq_norm, float(n_samples), backend, fixed)
         attributes.update({
             "n_iter_": int(n_epochs),
             "n_steps_": int(n_steps),
@@ -363,15 +377,22 @@ class SGDNMF(NMFBase):
         })
         return attributes, backend.to_numpy(W_final)
 
-    def _partial_fit_validated(self, X, backend, first, W, H):
+    def _partial_fit_validated(self, X, mask, backend, first, W, H, fixed_components):
         n_rows, n_features = X.shape
         rng = check_random_state(self.random_state) if first else self._rng
         if first:
-            n_components = self._resolved_n_components(n_features, W, H)
-            W0, H0 = self._start(X, W, H, n_components)
+            n_components = self._resolved_n_components(n_features, W, H, fixed_components)
+            W0, H0, fixed = self._start(X, W, H, n_components, fixed_components)
             past, n_weight, n_steps = (None, None, 0.0), float(n_rows), 0
         else:
+            if fixed_components is not None:
+                raise ValueError(
+                    "fixed_components can be given to the first partial_fit only; the "
+                    "components fixed then stay fixed (see fixed_components_)."
+                )
             n_components = self.n_components_
+            fixed = getattr(self, "fixed_components_", None)
+            fixed = fixed if fixed is not None and fixed.size else None
             H0 = self.components_.astype(X.dtype, copy=False)
             seen = self._n_seen
             decay = float(self.forget_factor) ** (n_rows / max(seen, 1.0))
@@ -379,19 +400,19 @@ class SGDNMF(NMFBase):
                     backend.from_numpy((decay * self._Bt).astype(X.dtype)),
                     decay * self._sq_norm)
             n_weight, n_steps = decay * seen + n_rows, self.n_steps_
-        order, blocks, batches = self._batches(X, backend, rng)
+        order, blocks, batches = self._batches(X, mask, backend, rng)
         Ht = backend.from_numpy(np.ascontiguousarray(H0.T))
         if first:
             Ws = [backend.from_numpy(W0[order[a:b]]) for a, b in blocks]
         else:
             Ws = [self._solve_W(batch, Ht, backend, max_sweeps=10) for batch in batches]
         Ws, Ht, A, Bt, sq_norm, n_epochs, chunk_steps, history, _ = self._run(
-            batches, Ws, Ht, rng, backend, n_weight, n_features, past, "partial_fit"
+            batches, Ws, Ht, rng, backend, n_weight, n_features, past, "partial_fit", fixed
         )
         chunk_objective = 0.0
         for batch, W_b in zip(batches, Ws):
             chunk_objective += backend.scalar(_frobenius_half(batch, W_b, Ht, backend))
-        attributes = self._attributes(Ht, A, Bt, sq_norm, n_weight, backend)
+        attributes = self._attributes(Ht, A, Bt, sq_norm, n_weight, backend, fixed)
         attributes.update({
             "n_iter_": int(n_epochs),
             "n_steps_": int(n_steps + chunk_steps),
@@ -401,11 +422,12 @@ class SGDNMF(NMFBase):
         })
         return attributes
 
-    def _attributes(self, Ht, A, Bt, sq_norm, n_weight, backend):
+    def _attributes(self, Ht, A, Bt, sq_norm, n_weight, backend, fixed):
         components = np.ascontiguousarray(backend.to_numpy(Ht).T)
         return {
             "components_": components,
             "n_components_": int(components.shape[0]),
+            "fixed_components_": fixed_indices(fixed),
             # sufficient statistics, so that partial_fit can go on after fit
             "_A": backend.to_numpy(A).astype(np.float64),
             "_Bt": backend.to_numpy(Bt).astype(np.float64),
@@ -423,13 +445,16 @@ class SGDNMF(NMFBase):
         )
 
     def _transform_validated(self, X, mask, backend):
-        data = backend.data_matrix(X)
+        data = backend.data_matrix(X, mask)
         Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T, dtype=X.dtype))
         return backend.to_numpy(self._solve_W(data, Ht, backend))
 
 
 def _frobenius_half(data, W, Ht, B):
-    """0.5 ||X - W H||^2 without forming W H."""
+    """0.5 ||X - W H||^2 (over the observed entries), without forming W H when every
+    entry is observed."""
+    if data.mask is not None:
+        return beta_divergence(data, W, Ht, 2.0, B, eps=0.0)
     xp = B.namespace()
     XHt = data.matmul(Ht)
     return 0.5 * (data.squared_norm - 2.0 * xp.sum(W * XHt) + xp.sum(gram(W, B) * gram(Ht, B)))

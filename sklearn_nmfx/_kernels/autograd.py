@@ -126,8 +126,13 @@ class Objective:
         self.data, self.beta, self.user_loss = data, beta, user_loss
         self.l1_W, self.l2_W, self.l1_H, self.l2_H = l1_W, l2_W, l1_H, l2_H
         self.eps, self.B = eps, B
+        if user_loss is not None and data.mask is not None:
+            raise ValueError(
+                "missing values (NaN entries or a mask) are not supported with a "
+                "callable beta_loss: the loss would see the missing entries."
+            )
         self.XHt = None
-        if fixed_Ht is not None and user_loss is None and beta == 2:
+        if fixed_Ht is not None and user_loss is None and beta == 2 and data.mask is None:
             self.XHt = data.matmul(fixed_Ht)
         self._X_dense = None
 
@@ -146,7 +151,7 @@ class Objective:
                     "the loss callable must return a scalar tensor (0-d), got "
                     f"{type(value).__name__} {getattr(value, 'shape', '')}."
                 )
-        elif beta == 2:
+        elif beta == 2 and data.mask is None:
             value = frobenius_loss(data, W, Ht, self.XHt) + self._penalty(W, Ht)
         elif beta == 1 and data.is_sparse:
             value = beta_divergence(data, W, Ht, 1.0, self.B, eps=self.eps) + self._penalty(W, Ht)
@@ -157,7 +162,8 @@ class Objective:
         return float(value.detach())
 
     def _blockwise(self, W, Ht, backward):
-        """Any beta divergence over dense row blocks of W H, one block alive at a time."""
+        """Any beta divergence over dense row blocks of W H, one block alive at a time
+        (over the observed entries when some are missing)."""
         data = self.data
         needs_grad = backward and (W.requires_grad or Ht.requires_grad)
         total = self._penalty(W, Ht)
@@ -168,7 +174,8 @@ class Objective:
         total = float(total)
         for start, stop in data.dense_row_blocks():
             X_blk = self.B.densify(data.row_block(start, stop))
-            value = _dense_terms(X_blk, W[start:stop] @ Ht.T, None, self.beta, self.B, self.eps)
+            mask = None if data.mask is None else data.mask[start:stop]
+            value = _dense_terms(X_blk, W[start:stop] @ Ht.T, mask, self.beta, self.B, self.eps)
             if needs_grad:
                 value.backward(retain_graph=True)
             total += float(value.detach())
@@ -225,7 +232,7 @@ def default_learning_rates(optimizer, factors, constraint, objective_hessians, l
 def autograd_nmf(
     objective, W, Ht, *, update_W=True, update_H=True, optimizer, optimizer_kwargs,
     learning_rate, constraint, max_iter, tol, n_iter_no_change, decay, floor,
-    row_tol=None, check_every=10, callback=None,
+    row_tol=None, check_every=10, fixed=None, callback=None,
 ):
     """Minimize ``objective`` over the non-negative W and/or Ht with a torch optimizer.
 
@@ -243,6 +250,10 @@ def autograd_nmf(
     ``learning_rate`` is 'auto', a float, or a list with the lr of each updated
     factor (``transform`` reuses the lr of W found by ``fit``, so that it does not
     depend on the rows transformed).
+
+    ``fixed`` (a boolean tensor over the components, or None) marks columns of Ht
+    that keep their given values, bit for bit: the objective sees them in place of
+    the parameter's columns, which then get no gradient.
 
     Returns
     -------
@@ -274,13 +285,18 @@ def autograd_nmf(
     opt = make_optimizer(optimizer, params, rates, optimizer_kwargs)
     is_lbfgs = isinstance(opt, torch.optim.LBFGS)
 
+    Ht_given = Ht.detach()
+
+    def factor_H():
+        Ht_free = from_free(P_Ht, constraint)
+        return Ht_free if fixed is None else torch.where(fixed[None, :], Ht_given, Ht_free)
+
     def closure():
         opt.zero_grad(set_to_none=False)
-        return objective.evaluate(from_free(P_W, constraint), from_free(P_Ht, constraint))
+        return objective.evaluate(from_free(P_W, constraint), factor_H())
 
     with torch.no_grad():
-        current = objective.evaluate(from_free(P_W, constraint), from_free(P_Ht, constraint),
-                                     backward=False)
+        current = objective.evaluate(from_free(P_W, constraint), factor_H(), backward=False)
     _check_finite(current, 0)
     history = [(0, current)]
     if callback is not None:
@@ -339,7 +355,7 @@ def autograd_nmf(
             stalls = 0
         previous_error = min(previous_error, error)
     W_out = from_free(P_W, constraint).detach()
-    Ht_out = from_free(P_Ht, constraint).detach()
+    Ht_out = factor_H().detach()
     return W_out, Ht_out, n_iter, history, converged, rates
 
 

@@ -56,7 +56,7 @@ def floors(dtype, max_value):
     return tiny, max(eps, tiny)
 
 
-def frobenius_operator(XG, GtG, l1, l2, floor, B, relax=1.99):
+def frobenius_operator(XG, GtG, l1, l2, floor, B, relax=1.99, fixed=None):
     """``(M, C)`` such that the fast MU step of the rows F is ``max(F @ M + C, 0)``.
 
     The step is the projected gradient step ``F - s * (F (G^T G + l2 I) - X G + l1)``
@@ -64,7 +64,10 @@ def frobenius_operator(XG, GtG, l1, l2, floor, B, relax=1.99):
     the Hessian (``G^T G`` is non-negative, so its row sums bound it from above), so
     it never increases the objective for any ``relax`` in (0, 2). Rewritten as
     ``F @ M + C`` with ``M = I - (G^T G + l2 I) diag(s)`` and ``C = (X G - l1) diag(s)``,
-    a repeat costs one small matrix product and two passes over F.
+    a repeat costs one small matrix product and two passes over F. With ``fixed`` (a
+    boolean vector over the columns of F), the columns of ``M`` and ``C`` of the fixed
+    columns are those of the identity and zero: the step leaves them as they are,
+    and the free columns see them in their gradient.
     """
     import array_api_compat
 
@@ -75,6 +78,9 @@ def frobenius_operator(XG, GtG, l1, l2, floor, B, relax=1.99):
     scale = relax / B.clamp_min(xp.sum(hessian, axis=0), floor)
     M = identity - hessian * scale[None, :]
     C = (XG - l1) * scale[None, :] if l1 else XG * scale[None, :]
+    if fixed is not None:
+        M = xp.where(fixed[None, :], identity, M)
+        C = xp.where(fixed[None, :], xp.zeros_like(C), C)
     return M, C
 
 
@@ -96,14 +102,15 @@ def frobenius_step_moved(F, M, C, B):
     return F_new, xp.sum(diff * diff)
 
 
-def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.1):
+def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.1, fixed=None):
     """Repeated fast MU steps on fixed products, stopped once a step moves less than
-    ``delta`` times the first one (Gillis & Glineur 2012).
+    ``delta`` times the first one (Gillis & Glineur 2012); the columns ``fixed``
+    (boolean vector, or None) are not updated.
 
     Each step runs through ``B.map_rows``: on the CPU, row blocks that stay in the
     cache, on the cores; on PyTorch, the whole matrix at once.
     """
-    M, C = frobenius_operator(XG, GtG, l1, l2, floor, B)
+    M, C = frobenius_operator(XG, GtG, l1, l2, floor, B, fixed=fixed)
     if n_repeats == 1:
         return frobenius_step(F, M, C, B)
 
@@ -217,7 +224,8 @@ def multiplicative_update(
         How often the objective and the stopping rule are evaluated (a host sync
         on accelerators).
     fixed_columns : array of bool of shape (n_components,), default=None
-        Components whose column of ``Ht`` is kept as given.
+        Components whose column of ``Ht`` is kept as given, bit for bit (the other
+        columns are updated with them in their gradient).
     callback : callable, default=None
         Called as ``callback(n_iter, objective)`` at each evaluation.
 
@@ -238,7 +246,12 @@ def multiplicative_update(
         nnz = data.nnz
         repeats_W = inner_repeats(nnz, n_samples, n_features, n_components)
         repeats_H = inner_repeats(nnz, n_features, n_samples, n_components)
-    Ht_fixed = None if fixed_columns is None else Ht[:, fixed_columns]
+    fixed = None
+    if fixed_columns is not None:
+        import array_api_compat
+
+        fixed = xp.asarray(np.asarray(fixed_columns, dtype=bool),
+                           device=array_api_compat.device(Ht))
 
     def objective_of(divergence, W, Ht):
         return B.scalar(divergence + penalty(W, Ht, l1_W, l2_W, l1_H, l2_H, xp))
@@ -262,12 +275,15 @@ def multiplicative_update(
             if check:
                 divergence = _frobenius_from_products(data.squared_norm, W, XHt, WtW, HtHt, xp)
                 objective = objective_of(divergence, W, Ht)
-            Ht = frobenius_update(Ht, data.T.matmul(W), WtW, l1_H, l2_H, repeats_H, floor, B)
+            Ht = frobenius_update(Ht, data.T.matmul(W), WtW, l1_H, l2_H, repeats_H, floor, B,
+                                  fixed=fixed)
         else:
             W = beta_step(data, W, Ht, beta, l1_W, l2_W, floor, eps, B)
             Ht = beta_step(data.T, Ht, W, beta, l1_H, l2_H, floor, eps, B)
-        if Ht_fixed is not None:
-            Ht[:, fixed_columns] = Ht_fixed
+        if fixed is not None:
+            # the MU step of an entry depends on the others only through W H: keeping
+            # the fixed columns is a step on the free ones (never an increase)
+            Ht = xp.where(fixed[None, :], Ht_old, Ht)
         if n_iter == 1 or check:
             change = B.scalar(_l1_change(W, W_old, xp) + _l1_change(Ht, Ht_old, xp))
             if first_change is None:

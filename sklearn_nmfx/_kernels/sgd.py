@@ -27,10 +27,19 @@ is the update of ``W_b`` against ``(H H^T, X_b H^T)``: one function serves both.
 
 The objective of the stored W and current H needs no extra pass over X:
 ``0.5 ||X - W H||^2 = 0.5 (||X||^2 - 2 <B, H> + <A, H H^T>)``.
+
+Missing entries (a mask of observed entries, missing entries of X set to zero) make
+the Gram matrix of each row its own: row ``i`` of W sees ``H_i H_i^T`` over the
+observed columns of row ``i`` only, and column ``j`` of H sees
+``A_j = sum_i m_ij w_i w_i^T``. These per-row Gram matrices (shape
+``(n_rows, k, k)``, see :func:`row_grams`) take the place of the shared ``k x k``
+one everywhere (HALS, least squares, statistics), so the masked gradients are
+exact and the algorithm is the same.
 """
 
 import math
 
+import array_api_compat
 import numpy as np
 
 LEARNING_RATES = ("lipschitz", "constant", "invscaling", "adaptive")
@@ -54,13 +63,43 @@ def gram(F, B):
     return out
 
 
+def row_grams(data, G, B):
+    """The Gram matrix of G seen by each row of the data: ``G.T @ G`` (k x k) when
+    every entry is observed, else ``sum_j m_ij g_j g_j^T`` for each row ``i`` (shape
+    ``(n_rows, k, k)``), with ``m`` the mask of observed entries."""
+    if data.mask is None:
+        return gram(G, B)
+    k = G.shape[1]
+    outer = G[:, :, None] * G[:, None, :]
+    mask = data.mask
+    if mask.dtype != G.dtype:
+        mask = B.namespace().astype(mask, G.dtype)
+    return B.namespace().reshape(mask @ B.namespace().reshape(outer, (G.shape[0], k * k)),
+                                 (data.shape[0], k, k))
+
+
+def gram_product(F, GtG, B):
+    """``F @ GtG`` for a shared Gram matrix, or row by row for per-row ones."""
+    if GtG.ndim == 2:
+        return F @ GtG
+    return B.namespace().sum(GtG * F[:, None, :], axis=2)
+
+
+def gram_quadratic(GtG, F, B):
+    """``<GtG, F^T F>`` for a shared Gram matrix, or ``sum_i f_i^T GtG_i f_i``."""
+    xp = B.namespace()
+    if GtG.ndim == 2:
+        return xp.sum(GtG * gram(F, B))
+    return xp.sum(gram_product(F, GtG, B) * F)
+
+
 def _contiguous_transpose(a, B):
     if B.name == "numpy":
         return np.ascontiguousarray(a.T)
     return a.T.contiguous()
 
 
-def hals_sweeps(F, XG, GtG, *, l1, l2, max_sweeps, tol, B, per_row=False):
+def hals_sweeps(F, XG, GtG, *, l1, l2, max_sweeps, tol, B, per_row=False, fixed=None):
     """HALS sweeps on the rows of F for ``min 0.5 ||X - F G^T||^2 + l1 |F| + l2/2 |F|^2``,
     ``F >= 0``, given ``XG = X @ G`` and ``GtG = G.T @ G``.
 
@@ -73,11 +112,16 @@ def hals_sweeps(F, XG, GtG, *, l1, l2, max_sweeps, tol, B, per_row=False):
     ----------
     F : array of shape (n_rows, n_components)
         The start (not modified).
+    GtG : array of shape (n_components, n_components) or (n_rows, n_components, \
+            n_components)
+        The Gram matrix, shared or one per row (missing entries, :func:`row_grams`).
     per_row : bool, default=False
         Stop each row by itself once a sweep changes it by less than ``tol``
         relative to its norm (a stopped row is never touched again, so the result
         of a row does not depend on the other rows: ``transform``). Otherwise all
         rows stop together once a sweep moves less than ``tol`` times the first.
+    fixed : sequence of int, default=None
+        Columns of F left as they are (fixed components).
 
     Returns
     -------
@@ -86,9 +130,18 @@ def hals_sweeps(F, XG, GtG, *, l1, l2, max_sweeps, tol, B, per_row=False):
     """
     xp = B.namespace()
     n_components = F.shape[1]
-    diag = np.diag(B.to_numpy(GtG)).astype(np.float64) + l2
     tiny = float(np.finfo(np.float32).tiny)
-    inv_diag = [1.0 / d if d > tiny else 0.0 for d in diag]
+    if GtG.ndim == 2:
+        diag = np.diag(B.to_numpy(GtG)).astype(np.float64) + l2
+        inv_diag = [1.0 / d if d > tiny else 0.0 for d in diag]
+        rows_of = GtG
+    else:  # one Gram matrix per row: columns (k, k, n_rows)
+        rows_of = xp.permute_dims(GtG, (1, 2, 0))
+        inv_diag = []
+        for j in range(n_components):
+            d = rows_of[j, j] + l2
+            inv_diag.append(xp.where(d > tiny, 1.0 / xp.where(d > tiny, d, 1.0), 0.0 * d))
+    skip = set() if fixed is None else {int(j) for j in fixed}
     Ft = _contiguous_transpose(F, B)
     XGt = _contiguous_transpose(XG, B)
     active = xp.ones((1, F.shape[0]), dtype=xp.bool) if per_row else None
@@ -97,9 +150,12 @@ def hals_sweeps(F, XG, GtG, *, l1, l2, max_sweeps, tol, B, per_row=False):
     for n_sweeps in range(1, max_sweeps + 1):
         Ft_new = xp.asarray(Ft, copy=True)
         for j in range(n_components):
-            if inv_diag[j] == 0.0:
-                continue  # a dead component (column j of G is zero): F[:, j] stays
-            grad = GtG[j] @ Ft_new - XGt[j]
+            if j in skip or (GtG.ndim == 2 and inv_diag[j] == 0.0):
+                continue  # fixed, or a dead component (column j of G is zero)
+            if GtG.ndim == 2:
+                grad = rows_of[j] @ Ft_new - XGt[j]
+            else:
+                grad = xp.sum(rows_of[j] * Ft_new, axis=0) - XGt[j]
             if l2:
                 grad = grad + l2 * Ft_new[j]
             if l1:
@@ -125,43 +181,54 @@ def hals_sweeps(F, XG, GtG, *, l1, l2, max_sweeps, tol, B, per_row=False):
 
 def least_squares_start(XG, GtG, *, l1, l2, B):
     """``max(0, (XG - l1) @ (GtG + l2 I)^+)``: the unconstrained least-squares rows,
-    projected. A row-by-row, deterministic start for solving W with H fixed."""
-    G = B.to_numpy(GtG).astype(np.float64) + l2 * np.eye(GtG.shape[0])
+    projected. A row-by-row, deterministic start for solving W with H fixed (per-row
+    Gram matrices: each row its own least squares)."""
+    k = GtG.shape[-1]
+    G = B.to_numpy(GtG).astype(np.float64) + l2 * np.eye(k)
     inverse = B.from_numpy(np.linalg.pinv(G, hermitian=True).astype(B.to_numpy(XG).dtype))
     rhs = XG - l1 if l1 else XG
-    return B.clamp_min(rhs @ inverse, 0.0)
+    return B.clamp_min(gram_product(rhs, inverse, B), 0.0)
 
 
 def solve_rows_hals(data, Ht, *, l1, l2, max_sweeps, tol, B):
     """W for X fixed and H fixed (``transform``): least-squares start, then HALS
-    with per-row stopping. Sparse X stays sparse (one product ``X @ Ht``)."""
+    with per-row stopping. Sparse X stays sparse (one product ``X @ Ht``); missing
+    entries are left out (per-row Gram matrices)."""
     XHt = data.matmul(Ht)
-    HtHt = gram(Ht, B)
+    HtHt = row_grams(data, Ht, B)
     W = least_squares_start(XHt, HtHt, l1=l1, l2=l2, B=B)
     W, _ = hals_sweeps(W, XHt, HtHt, l1=l1, l2=l2, max_sweeps=max_sweeps, tol=tol, B=B,
                        per_row=True)
     return W
 
 
-def projected_gradient_step(Ht, A, Bt, *, l1, l2, eta, B):
+def projected_gradient_step(Ht, A, Bt, *, l1, l2, eta, B, fixed=None):
     """One projected gradient step of Ht on ``0.5 tr(H A H^T) - <B, H>``, of size
     ``eta / L`` with ``L = lambda_max(A) + l2`` (the Lipschitz constant of the
-    gradient)."""
-    lipschitz = float(np.linalg.eigvalsh(B.to_numpy(A).astype(np.float64))[-1]) + l2
+    gradient; the largest over the rows for per-row Gram matrices)."""
+    lipschitz = float(np.max(np.linalg.eigvalsh(B.to_numpy(A).astype(np.float64)))) + l2
     if lipschitz <= 0:
         return Ht
-    grad = Ht @ A - Bt
+    grad = gram_product(Ht, A, B) - Bt
     if l2:
         grad = grad + l2 * Ht
     if l1:
         grad = grad + l1
-    return B.clamp_min(Ht - (eta / lipschitz) * grad, 0.0)
+    step = B.clamp_min(Ht - (eta / lipschitz) * grad, 0.0)
+    if fixed is None:
+        return step
+    xp = B.namespace()
+    keep = np.zeros(Ht.shape[1], dtype=bool)
+    keep[list(fixed)] = True
+    keep = xp.asarray(keep, device=array_api_compat.device(Ht))
+    return xp.where(keep[None, :], Ht, step)
 
 
 def objective_from_statistics(sq_norm, A, Bt, Ht, B):
-    """``0.5 ||X - W H||^2`` from ``A = W^T W`` and ``Bt = X^T W`` (no pass over X)."""
+    """``0.5 ||X - W H||^2`` from ``A = W^T W`` and ``Bt = X^T W`` (no pass over X);
+    over the observed entries with per-feature ``A`` (missing entries)."""
     xp = B.namespace()
-    return 0.5 * (sq_norm - 2.0 * xp.sum(Bt * Ht) + xp.sum(A * gram(Ht, B)))
+    return 0.5 * (sq_norm - 2.0 * xp.sum(Bt * Ht) + gram_quadratic(A, Ht, B))
 
 
 def _penalty_value(Ws, Ht, l1_W, l2_W, l1_H, l2_H, xp):
@@ -188,7 +255,7 @@ def _check_finite(value, epoch):
 def minibatch_nmf(
     batches, Ws, Ht, *, A_past=None, Bt_past=None, sq_norm_past=0.0,
     l1_W, l2_W, l1_H, l2_H, max_iter, tol, n_iter_no_change, learning_rate, eta0,
-    power_t, rng, shuffle, B, w_sweeps=10, h_sweeps=1, callback=None,
+    power_t, rng, shuffle, B, w_sweeps=10, h_sweeps=1, fixed=None, callback=None,
 ):
     """Epochs of minibatch NMF over ``batches`` (the rows of X in blocks).
 
@@ -225,6 +292,8 @@ def minibatch_nmf(
     w_sweeps, h_sweeps : int
         HALS sweeps per minibatch for ``W_b`` (at most; stopped once they stall)
         and for H.
+    fixed : sequence of int, default=None
+        Components whose column of ``Ht`` is kept as given, bit for bit.
     callback : callable, default=None
         Called as ``callback(epoch, objective)`` after every epoch (and at 0).
 
@@ -248,7 +317,7 @@ def minibatch_nmf(
     Bt = Bt_past + 0.0 if Bt_past is not None else xp.zeros_like(Ht)
     sq_norm = float(sq_norm_past)
     for batch, W in zip(batches, Ws):
-        A = A + gram(W, B)
+        A = A + row_grams(batch.T, W, B)
         Bt = Bt + batch.T.matmul(W)
         sq_norm += batch.squared_norm
 
@@ -274,21 +343,23 @@ def minibatch_nmf(
         for index in order:
             batch, W_old = batches[index], Ws[index]
             XHt = batch.matmul(Ht)
-            HtHt = gram(Ht, B)
+            HtHt = row_grams(batch, Ht, B)
             W_new, _ = hals_sweeps(W_old, XHt, HtHt, l1=l1_W, l2=l2_W, max_sweeps=w_sweeps,
                                    tol=0.1, B=B)
-            A = A + (gram(W_new, B) - gram(W_old, B))
+            A = A + (row_grams(batch.T, W_new, B) - row_grams(batch.T, W_old, B))
             Bt = Bt + batch.T.matmul(W_new - W_old)
             Ws[index] = W_new
             if learning_rate == "lipschitz":
-                Ht, _ = hals_sweeps(Ht, Bt, A, l1=l1_H, l2=l2_H, max_sweeps=h_sweeps, tol=0.0, B=B)
+                Ht, _ = hals_sweeps(Ht, Bt, A, l1=l1_H, l2=l2_H, max_sweeps=h_sweeps, tol=0.0,
+                                    B=B, fixed=fixed)
             else:
-                Ht = projected_gradient_step(Ht, A, Bt, l1=l1_H, l2=l2_H, eta=eta, B=B)
+                Ht = projected_gradient_step(Ht, A, Bt, l1=l1_H, l2=l2_H, eta=eta, B=B,
+                                             fixed=fixed)
             n_steps += 1
         # A is cheap to recompute exactly: no drift from the incremental updates
         A = (A_past + 0.0) if A_past is not None else xp.zeros_like(A)
-        for W in Ws:
-            A = A + gram(W, B)
+        for batch, W in zip(batches, Ws):
+            A = A + row_grams(batch.T, W, B)
         current = objective()
         _check_finite(current, epoch)
         history.append((epoch, current))
