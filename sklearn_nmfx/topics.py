@@ -25,7 +25,12 @@ corpora:
 
 A topic's coherence is the mean over its pairs of top terms; a model's is the mean
 over its topics.
+
+:func:`topic_from_words` turns seed words into a topic vector, to be held fixed in
+a fit (``fit(X, H=..., fixed_components=[...])``: guided topics).
 """
+
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,6 +43,7 @@ __all__ = [
     "topic_coherence",
     "coherence_scorer",
     "dominant_topic",
+    "topic_from_words",
 ]
 
 _POLES = ("auto", "positive", "negative", "both")
@@ -392,3 +398,135 @@ def dominant_topic(model, X=None, *, W=None, normalize=True):
     topic = np.where(empty, -1, topic)
     weight = np.where(empty, 0.0, weight)
     return topic, weight
+
+
+# -- seed words ----------------------------------------------------------------------
+def _vocabulary_names(vectorizer):
+    """The feature names of a fitted vectorizer, of a Pipeline whose first step is
+    one, or a sequence of names."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(vectorizer, Pipeline):
+        vectorizer = vectorizer.steps[0][1]
+    if hasattr(vectorizer, "get_feature_names_out"):
+        try:
+            return np.asarray(vectorizer.get_feature_names_out(), dtype=object)
+        except (AttributeError, ValueError) as exc:  # NotFittedError is a ValueError
+            raise ValueError(
+                f"{type(vectorizer).__name__} is not fitted: fit the vectorizer on "
+                "the documents first, so that it has a vocabulary."
+            ) from exc
+    if isinstance(vectorizer, str) or not hasattr(vectorizer, "__len__"):
+        raise TypeError(
+            "vectorizer must be a fitted vectorizer (with get_feature_names_out), a "
+            "Pipeline whose first step is one, or a sequence of feature names; got "
+            f"{type(vectorizer).__name__}."
+        )
+    return np.asarray(vectorizer, dtype=object)
+
+
+def topic_from_words(words, vectorizer, X=None, *, weight=1.0, dtype=np.float64):
+    """A topic vector (a row of H) from seed words, for ``fixed_components``.
+
+    Without ``X`` the topic is the seed words alone: ``weight`` at their columns, 0
+    elsewhere. Such a narrow topic explains the seed words only, and the words
+    that come with them go to the learned topics. With ``X`` (the documents as the
+    vectorizer encodes them), the topic is the seed words and their company: how
+    much more the documents that contain a seed word use each term than the other
+    documents do (the mean row of the first minus that of the others, clipped at
+    0), times ``weight``.
+
+    Parameters
+    ----------
+    words : sequence of str, or dict of {str: float}
+        The seed words, as the vectorizer's vocabulary spells them (lowercase by
+        default), or a mapping from words to their weights.
+    vectorizer : fitted vectorizer, Pipeline or sequence of str
+        A fitted vectorizer (``CountVectorizer``, ``TfidfVectorizer``, anything with
+        ``get_feature_names_out``), a Pipeline whose first step is one, or the
+        feature names themselves.
+    X : {array-like, sparse matrix} of shape (n_documents, n_features), default=None
+        Document-term matrix (``vectorizer.transform(documents)``); when given, the
+        topic is ``max(mean(seeded rows) - mean(other rows), 0)`` times ``weight``,
+        the seeded rows those with a seed word (of positive weight).
+    weight : float, default=1.0
+        The weight of each seed word given as a sequence (the other columns are
+        0), or the scale of the mean row with ``X``.
+    dtype : dtype, default=np.float64
+        The dtype of the result: that of X (``fit`` checks that the fixed rows of H
+        have X's dtype; vectorizers give float64).
+
+    Returns
+    -------
+    topic : ndarray of shape (n_features,)
+        ``weight`` at the columns of the seed words, 0 elsewhere; with ``X``, the
+        contrast of the documents with a seed word to the others, times ``weight``.
+
+    Warns
+    -----
+    UserWarning
+        When some seed words are not in the vocabulary (they are left out).
+
+    Raises
+    ------
+    ValueError
+        When none of the seed words is in the vocabulary (or, with ``X``, in any
+        document), or a weight is negative or not finite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> from sklearn_nmfx import MUNMF
+    >>> from sklearn_nmfx.topics import topic_from_words, top_terms
+    >>> docs = ["the rocket launch to orbit", "nasa launch of the space shuttle",
+    ...         "god and the bible", "faith in god", "the shuttle in orbit",
+    ...         "the bible and faith"]
+    >>> tfidf = TfidfVectorizer().fit(docs)
+    >>> space = topic_from_words(["orbit", "launch", "shuttle"], tfidf)
+    >>> model = MUNMF(n_components=2, random_state=0)
+    >>> model = model.fit(tfidf.transform(docs), H=space[None, :], fixed_components=[0])
+    >>> bool(np.array_equal(model.components_[0], space))
+    True
+    >>> top_terms(model, tfidf.get_feature_names_out(), n_top=3)[0]
+    ['launch', 'orbit', 'shuttle']
+    """
+    names = _vocabulary_names(vectorizer)
+    if isinstance(words, str):
+        raise TypeError(f"words must be a sequence of words, not a string ({words!r}).")
+    weights = dict(words) if isinstance(words, dict) else {word: weight for word in words}
+    if not weights:
+        raise ValueError("words is empty: give at least one seed word.")
+    values = np.array(list(weights.values()), dtype=np.float64)
+    if not np.all(np.isfinite(values)) or np.any(values < 0):
+        raise ValueError(f"seed word weights must be finite and >= 0; got {weights!r}.")
+    column = {name: j for j, name in enumerate(names)}
+    unknown = [word for word in weights if word not in column]
+    if len(unknown) == len(weights):
+        raise ValueError(
+            f"none of the seed words {list(weights)} is in the vocabulary "
+            f"({len(names)} terms)."
+        )
+    if unknown:
+        warnings.warn(f"seed words not in the vocabulary, left out: {unknown}.", UserWarning)
+    topic = np.zeros(len(names), dtype=np.float64)
+    for word, value in weights.items():
+        if word in column:
+            topic[column[word]] = value
+    if X is not None:
+        if np.shape(X)[1] != len(names):
+            raise ValueError(f"X has {np.shape(X)[1]} columns but the vocabulary has "
+                             f"{len(names)} terms.")
+        X = X.tocsr() if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+        seeded = np.asarray(X @ topic).ravel() > 0
+        if not seeded.any():
+            raise ValueError(f"no document of X contains a seed word of {list(weights)}.")
+
+        def mean_row(rows):
+            return np.asarray(X[np.flatnonzero(rows)].mean(axis=0), dtype=np.float64).ravel()
+
+        topic = mean_row(seeded)
+        if not seeded.all():
+            topic = np.maximum(topic - mean_row(~seeded), 0.0)
+        topic *= float(weight)
+    return topic.astype(dtype, copy=False)
