@@ -139,6 +139,10 @@ class AutogradNMF(NMFBase):
     n_components_ : int
         The number of components.
 
+    fixed_components_ : ndarray of int
+        The components held fixed by ``fit(..., fixed_components=...)``, sorted
+        (empty when none): their rows of ``components_`` are those given in ``H``.
+
     reconstruction_err_ : float
         ``sqrt(2 * loss(X, WH))`` with ``W = transform(X)``: the Frobenius norm
         ``||X - WH||_F`` for the default loss.
@@ -180,6 +184,11 @@ class AutogradNMF(NMFBase):
     ((6, 2), (2, 2))
     >>> bool(model.reconstruction_err_ < 0.1)
     True
+    >>> X_missing = X.copy()
+    >>> X_missing[2, 0] = np.nan  # missing: left out of the loss
+    >>> W = model.fit_transform(X_missing, H=np.array([[0.0, 1.0]]), fixed_components=[1])
+    >>> model.components_[1].tolist()
+    [0.0, 1.0]
     """
 
     _requires_torch = True

@@ -118,6 +118,10 @@ class MUNMF(NMFBase):
     n_components_ : int
         The number of components.
 
+    fixed_components_ : ndarray of int
+        The components held fixed by ``fit(..., fixed_components=...)``, sorted
+        (empty when none): their rows of ``components_`` are those given in ``H``.
+
     reconstruction_err_ : float
         Beta divergence between X and ``transform(X) @ components_``, as
         ``sqrt(2 * d_beta)``: the Frobenius norm ``||X - WH||_F`` for the
@@ -174,6 +178,24 @@ class MUNMF(NMFBase):
     ((6, 2), (2, 2))
     >>> bool(model.reconstruction_err_ < 0.1)
     True
+
+    Missing entries (NaN) are left out of the fit; ``inverse_transform`` fills
+    them in:
+
+    >>> X_rank1 = np.outer([1.0, 2, 3, 4], [1.0, 2, 3])
+    >>> X_missing = X_rank1.copy()
+    >>> X_missing[2, 1] = np.nan
+    >>> model = MUNMF(n_components=1, random_state=0)
+    >>> completed = model.inverse_transform(model.fit_transform(X_missing))
+    >>> round(float(completed[2, 1]), 2)  # X_rank1[2, 1] is 6
+    6.0
+
+    A topic held fixed while the other is learned:
+
+    >>> H0 = np.array([[0.0, 1.0]])
+    >>> model = MUNMF(n_components=2, random_state=0).fit(X, H=H0, fixed_components=[1])
+    >>> model.components_[1].tolist(), model.fixed_components_.tolist()
+    ([0.0, 1.0], [1])
     """
 
     _parameter_constraints = {

@@ -144,6 +144,10 @@ class SGDNMF(NMFBase):
     n_components_ : int
         The number of components.
 
+    fixed_components_ : ndarray of int
+        The components held fixed by ``fit(..., fixed_components=...)``, sorted
+        (empty when none): their rows of ``components_`` are those given in ``H``.
+
     reconstruction_err_ : float
         Frobenius norm ``||X - WH||_F`` of the training data, with
         ``W = transform(X)`` (after ``fit``), or of the last chunk (after
@@ -206,6 +210,11 @@ class SGDNMF(NMFBase):
     ...     stream = stream.partial_fit(chunk)
     >>> stream.components_.shape
     (2, 2)
+    >>> X_missing = X.copy()
+    >>> X_missing[2, 0] = np.nan  # missing: left out of the fit
+    >>> W = model.fit_transform(X_missing, H=np.array([[0.0, 1.0]]), fixed_components=[1])
+    >>> model.components_[1].tolist()
+    [0.0, 1.0]
     """
 
     _parameter_constraints = {
