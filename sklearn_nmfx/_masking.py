@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils import check_array
 
-from ._validation import split_missing
+from ._validation import check_factor, split_missing
 
 __all__ = ["observed_entries", "check_fixed_components", "place_fixed_rows"]
 
@@ -53,8 +53,6 @@ def check_fixed_components(fixed_components, H, init, n_components, n_features, 
     """
     if fixed_components is None:
         return None, None
-    from ._validation import check_factor
-
     indices = np.asarray(fixed_components)
     if indices.ndim != 1 or indices.size == 0 or indices.dtype.kind not in "iu":
         raise ValueError(

@@ -215,7 +215,8 @@ def test_estimators_without_missing_value_support_refuse_a_mask():
     assert not model.__sklearn_tags__().input_tags.allow_nan
     with pytest.raises(ValueError, match="does not support missing values"):
         model.transform(X, mask=np.ones(X.shape, bool))
-    assert MUNMF().__sklearn_tags__().input_tags.allow_nan
+    for cls in (MUNMF, SGDNMF, AutogradNMF):
+        assert cls().__sklearn_tags__().input_tags.allow_nan
 
 
 def test_autograd_user_loss_refuses_missing_values():
