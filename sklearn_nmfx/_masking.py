@@ -20,8 +20,9 @@ def observed_entries(X, mask, whom):
 
     NaN entries of a dense X are missing. ``mask`` (array-like or sparse matrix of
     X's shape, non-zero/True where observed) marks more entries as missing; with a
-    mask, a sparse X is densified (masked fits run on dense arrays). The mask is
-    None when every entry is observed, so such a fit is exactly the unmasked one.
+    mask that leaves entries out, a sparse X is densified (masked fits run on dense
+    arrays). The mask is None when every entry is observed, so such a fit is
+    exactly the unmasked one (on sparse X too).
     Neither X nor mask is modified.
     """
     if mask is None:
@@ -35,7 +36,10 @@ def observed_entries(X, mask, whom):
             "the mask marks each entry of X as observed (True) or missing (False)."
         )
     observed = mask != 0
-    X = X.toarray() if sp.issparse(X) else X
+    if sp.issparse(X):  # no NaN in sparse X (validate_X)
+        if observed.all():
+            return X, None
+        X = X.toarray()
     observed &= ~np.isnan(X)
     if observed.all():
         return X, None

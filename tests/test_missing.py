@@ -181,6 +181,8 @@ def test_sparse_x_keeps_implicit_zeros_observed_and_takes_a_mask():
     # without a mask, the implicit zeros are data: the fit differs from the masked one
     plain = MUNMF(3, random_state=0).fit(sp.csr_matrix(X))
     assert not np.allclose(plain.components_, dense.components_)
+    all_observed = MUNMF(3, random_state=0).fit(sp.csr_matrix(X), mask=np.ones(X.shape))
+    np.testing.assert_array_equal(all_observed.components_, plain.components_)
 
 
 def test_caller_data_is_not_modified():
