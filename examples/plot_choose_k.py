@@ -1,7 +1,7 @@
 """
-=====================================================
+======================================================
 Choosing the number of topics: held-out score and NPMI
-=====================================================
+======================================================
 
 How many topics does the seeds' corpus (four 20 Newsgroups categories) hold? Two
 ways of asking, computed in one :class:`~sklearn.model_selection.GridSearchCV`
