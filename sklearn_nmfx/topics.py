@@ -121,6 +121,19 @@ def top_term_indices(model, n_top=10, *, pole="positive"):
     Returns
     -------
     indices : ndarray of shape (n_components, n_top)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_nmfx.topics import top_term_indices
+    >>> class Model:  # any fitted estimator with components_
+    ...     components_ = np.array([[0.9, 0.1, 0.5], [-0.8, 0.7, 0.2]])
+    >>> top_term_indices(Model(), n_top=2)
+    array([[0, 2],
+           [1, 2]])
+    >>> top_term_indices(Model(), n_top=1, pole="negative")
+    array([[1],
+           [0]])
     """
     if pole not in ("positive", "negative"):
         raise ValueError(f"pole must be 'positive' or 'negative' here, got {pole!r}.")
@@ -183,6 +196,15 @@ def show_topics(model, feature_names=None, n_top=8, *, pole="auto"):
     Returns
     -------
     lines : list of str
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_nmfx.topics import show_topics
+    >>> class Model:  # any fitted estimator with components_
+    ...     components_ = np.array([[0.9, 0.1, 0.5], [-0.8, 0.7, 0.2]])
+    >>> show_topics(Model(), ["space", "god", "nasa"], n_top=1)
+    ['space | god', 'god | space']
     """
     terms = top_terms(model, feature_names, n_top, pole=pole)
     if terms and isinstance(terms[0], tuple):
@@ -211,6 +233,21 @@ def topic_table(model, feature_names=None, n_top=10, *, pole="auto"):
     -------
     table : pandas.DataFrame of shape (n_top, n_components) (twice as many
         columns with both poles)
+
+    Examples
+    --------
+    >>> from sklearn.feature_extraction.text import TfidfVectorizer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn_nmfx import MUNMF
+    >>> from sklearn_nmfx.topics import topic_table
+    >>> documents = ["rocket orbit launch", "orbit rocket moon", "bake bread oven",
+    ...              "oven bread flour", "rocket launch moon", "flour bake bread"]
+    >>> pipe = make_pipeline(TfidfVectorizer(), MUNMF(n_components=2, random_state=0))
+    >>> table = topic_table(pipe.fit(documents), n_top=3)
+    >>> table.shape, list(table.columns)
+    ((3, 2), ['Topic # 01', 'Topic # 02'])
+    >>> sorted(table.iloc[0])
+    ['bread', 'rocket']
     """
     try:
         import pandas as pd
@@ -289,6 +326,16 @@ def topic_coherence(model, X, *, n_top=10, measure="npmi", pole="positive",
     Returns
     -------
     coherence : float, or ndarray of shape (n_components,) with ``per_topic``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_nmfx.topics import topic_coherence
+    >>> X = np.array([[1, 1, 0, 0], [1, 1, 0, 0], [0, 0, 1, 1], [0, 0, 1, 1]])
+    >>> class Model:  # topic 1: terms 0 and 1 (always together); topic 2: 0 and 2
+    ...     components_ = np.array([[0.9, 0.8, 0.0, 0.1], [0.9, 0.0, 0.8, 0.1]])
+    >>> topic_coherence(Model(), X, n_top=2, per_topic=True)
+    array([ 1., -1.])
     """
     if measure not in ("npmi", "umass"):
         raise ValueError(f"measure must be 'npmi' or 'umass', got {measure!r}.")
@@ -380,6 +427,17 @@ def dominant_topic(model, X=None, *, W=None, normalize=True):
         are all zero (no topic).
     weight : ndarray of float of shape (n_documents,)
         That weight (its share with ``normalize``); 0 where ``topic`` is -1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_nmfx.topics import dominant_topic
+    >>> W = np.array([[0.1, 0.3], [0.5, 0.0], [0.0, 0.0]])
+    >>> topic, weight = dominant_topic(None, W=W)
+    >>> topic
+    array([ 1,  0, -1])
+    >>> weight
+    array([0.75, 1.  , 0.  ])
     """
     if W is None:
         if X is None:
