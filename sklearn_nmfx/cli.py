@@ -138,8 +138,8 @@ def build_parser():
                             help="ignore terms in fewer documents (a count or a fraction)")
     vectorizer.add_argument("--max-df", type=_document_frequency, default=1.0,
                             help="ignore terms in more documents (a count or a fraction)")
-    vectorizer.add_argument("--stop-words", default="english",
-                            help="'english' (default) or 'none'")
+    vectorizer.add_argument("--stop-words", default="english", choices=["english", "none"],
+                            help="drop English stop words (default) or none")
 
     model = topics.add_argument_group("model")
     model.add_argument("--model", default="munmf", choices=sorted(MODELS),
@@ -233,7 +233,7 @@ def make_pipeline(args, n_components):
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.pipeline import Pipeline
 
-    stop_words = None if args.stop_words.lower() == "none" else args.stop_words
+    stop_words = None if args.stop_words == "none" else args.stop_words
     estimator = MODELS[args.model](
         n_components=n_components, random_state=args.random_state, device=args.device)
     return Pipeline([
@@ -243,11 +243,11 @@ def make_pipeline(args, n_components):
     ])
 
 
-def _vocabulary_size(args, texts):
-    """Fit the vectorizer alone: a clear message for an empty vocabulary."""
+def vectorize(args, texts):
+    """(fitted TfidfVectorizer, X): a clear message for an empty vocabulary."""
     vectorizer = make_pipeline(args, 1)["tfidf"]
     try:
-        return vectorizer.fit_transform(texts).shape[1]
+        return vectorizer, vectorizer.fit_transform(texts)
     except ValueError as exc:
         if "empty vocabulary" in str(exc):
             raise CLIError(
@@ -396,7 +396,9 @@ def run_topics(args):
     documents = load_documents(args)
     texts = [document.text for document in documents]
     progress(f"{len(texts)} documents; building the vocabulary")
-    n_terms = _vocabulary_size(args, texts)
+    vectorizer, X = vectorize(args, texts)
+    vocabulary = vectorizer.get_feature_names_out()
+    n_terms = len(vocabulary)
     ks = args.k_range or [args.n_components]
     if ks[-1] > n_terms:
         raise CLIError(f"k={ks[-1]} topics is more than the {n_terms} terms of the "
@@ -410,11 +412,9 @@ def run_topics(args):
         else:
             k = args.n_components
         progress(f"fitting {MODELS[args.model].__name__} with {k} topics")
-        pipeline = make_pipeline(args, k).fit(texts)
-        W = pipeline.transform(texts)
+        model = make_pipeline(args, k)["model"]
+        W = model.fit_transform(X)
     _report_warnings(caught, args.quiet)
-    model = pipeline["model"]
-    vocabulary = pipeline["tfidf"].get_feature_names_out()
     topics = _topic_terms(model, vocabulary, args.top)
     topic, weight = dominant_topic(model, W=W)
 
