@@ -127,9 +127,11 @@ def build_parser():
     source.add_argument("--subset", default="train", choices=["train", "test", "all"],
                         help="20 Newsgroups subset (default: train)")
     source.add_argument("--max-documents", type=_positive_int, default=1_000_000,
-                        help="refuse corpora with more non-empty documents")
+                        metavar="N", help="refuse corpora with more non-empty "
+                        "documents (default: %(default)s)")
     source.add_argument("--max-chars", type=_positive_int, default=200_000_000,
-                        help="refuse inputs longer than this many characters")
+                        metavar="N", help="refuse inputs longer than this many "
+                        "characters (default: %(default)s)")
 
     vectorizer = topics.add_argument_group("vocabulary (TF-IDF)")
     vectorizer.add_argument("--max-features", type=_positive_int, default=None,
@@ -206,6 +208,11 @@ def _load_20newsgroups(categories, subset):
         bunch = fetch_20newsgroups(
             subset=subset, categories=categories, remove=("headers", "footers", "quotes")
         )
+    except ValueError as exc:  # an unknown category: name the known ones
+        known = fetch_20newsgroups(subset=subset).target_names
+        unknown = [c for c in categories if c not in known]
+        raise CLIError(f"unknown 20 Newsgroups categories {unknown} (known: "
+                       f"{', '.join(known)})") from exc
     except OSError as exc:
         raise CLIError(
             f"cannot load 20 Newsgroups ({exc}); set SCIKIT_LEARN_DATA to a folder "
@@ -404,17 +411,14 @@ def run_topics(args):
         raise CLIError(f"k={ks[-1]} topics is more than the {n_terms} terms of the "
                        "vocabulary: ask for fewer topics")
     curve = None
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        if args.k_range is not None:
-            progress(f"choosing k among {ks} by {args.k_by} (3-fold cross-validation)")
-            k, curve = choose_k(args, texts, progress)
-        else:
-            k = args.n_components
-        progress(f"fitting {MODELS[args.model].__name__} with {k} topics")
-        model = make_pipeline(args, k)["model"]
-        W = model.fit_transform(X)
-    _report_warnings(caught, args.quiet)
+    if args.k_range is not None:
+        progress(f"choosing k among {ks} by {args.k_by} (3-fold cross-validation)")
+        k, curve = choose_k(args, texts, progress)
+    else:
+        k = args.n_components
+    progress(f"fitting {MODELS[args.model].__name__} with {k} topics")
+    model = make_pipeline(args, k)["model"]
+    W = model.fit_transform(X)
     topics = _topic_terms(model, vocabulary, args.top)
     topic, weight = dominant_topic(model, W=W)
 
@@ -469,7 +473,13 @@ def main(argv=None):
     show_traceback = "--traceback" in argv
     try:
         args = build_parser().parse_args(argv)
-        return run_topics(args)
+        # Warnings (convergence, download retries) become one line each after a
+        # successful run, and are dropped when the run fails: its error is the line.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            code = run_topics(args)
+        _report_warnings(caught, args.quiet)
+        return code
     except SystemExit as exc:  # --help, --version
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:

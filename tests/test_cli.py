@@ -400,3 +400,10 @@ def test_seed_corpus(capsys, tmp_path):
     posts = [d for d in result["documents"] if d["source"].startswith("sci.space/")]
     share = np.mean([d["dominant_topic"] == space for d in posts])
     assert share > 0.5
+
+
+def test_unknown_category(capsys):
+    if _data_home() is None:
+        pytest.skip("20 Newsgroups is not cached (set SCIKIT_LEARN_DATA)")
+    assert_one_line_error(*run(capsys, "--categories", "sci.spaec", "sci.med"),
+                          "['sci.spaec']", "sci.space")
