@@ -308,12 +308,21 @@ def test_empty_folder(capsys, tmp_path):
     assert_one_line_error(*run(capsys, "--input", str(tmp_path)), "no .txt files")
 
 
-@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0,
-                    reason="permissions do not bind root")
-def test_unreadable_folder(capsys, corpus_folder):
-    corpus_folder.chmod(0)
+def test_unreadable_folder(capsys, corpus_folder, monkeypatch):
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        corpus_folder.chmod(0)
+    else:  # permissions do not bind root: the folder refuses to be listed instead
+        scandir = os.scandir
+
+        def refuse(path="."):
+            if os.fspath(path) == os.fspath(corpus_folder):
+                raise PermissionError(13, "Permission denied", os.fspath(path))
+            return scandir(path)
+
+        monkeypatch.setattr(os, "scandir", refuse)
     try:
-        assert_one_line_error(*run(capsys, "--input", str(corpus_folder)), "cannot read")
+        assert_one_line_error(*run(capsys, "--input", str(corpus_folder)),
+                              "cannot read the folder", "Permission denied")
     finally:
         corpus_folder.chmod(0o755)
 
