@@ -193,6 +193,17 @@ def show_topics(model, feature_names=None, n_top=8, *, pole="auto"):
 
     With both poles, a line reads ``"positive terms | negative terms"``.
 
+    Parameters
+    ----------
+    model : fitted estimator with ``components_``, or a fitted Pipeline
+        See :func:`top_terms`.
+    feature_names : array-like of str, default=None
+        See :func:`top_terms`.
+    n_top : int, default=8
+        Terms per topic.
+    pole : {'auto', 'positive', 'negative', 'both'}, default='auto'
+        See :func:`top_terms`.
+
     Returns
     -------
     lines : list of str
@@ -377,9 +388,15 @@ def coherence_scorer(measure="npmi", n_top=10, *, X_reference=None, pole="positi
 
     Examples
     --------
+    >>> import numpy as np
     >>> from sklearn_nmfx.topics import coherence_scorer
-    >>> scorer = coherence_scorer("npmi", n_top=10)
+    >>> scorer = coherence_scorer("npmi", n_top=2)
     >>> # GridSearchCV(pipeline, {"nmf__n_components": [5, 10]}, scoring=scorer)
+    >>> class Model:  # any fitted estimator with components_
+    ...     components_ = np.array([[0.9, 0.8, 0.0], [0.0, 0.1, 0.9]])
+    >>> X = np.array([[1, 1, 0], [1, 1, 0], [0, 0, 1], [0, 1, 1]])
+    >>> round(scorer(Model(), X), 3)
+    0.061
     """
     if measure not in ("npmi", "umass"):
         raise ValueError(f"measure must be 'npmi' or 'umass', got {measure!r}.")
