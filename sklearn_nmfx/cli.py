@@ -265,7 +265,14 @@ def vectorize(args, texts):
 
 
 def choose_k(args, texts, progress):
-    """Cross-validated score of each k of --k-range: (best k, list of (k, mean, std))."""
+    """Cross-validate each k of --k-range: (best k, dict of the curve).
+
+    The curve holds, per k, the mean score over the folds and its spread: the
+    standard deviation over the folds of each fold's score minus that fold's mean
+    over all k. A fold's score depends mostly on which documents it holds, the
+    same for every k, so this paired spread (not the raw one) says whether two k
+    differ; the raw scores are kept under "folds".
+    """
     from sklearn.model_selection import KFold, cross_val_score
 
     from .topics import coherence_scorer
@@ -274,14 +281,17 @@ def choose_k(args, texts, progress):
         raise CLIError(f"--k-range needs at least 3 documents, got {len(texts)}")
     scoring = coherence_scorer("npmi", n_top=args.top) if args.k_by == "coherence" else None
     cv = KFold(3, shuffle=True, random_state=args.random_state)
-    curve = []
+    folds = []
     for k in args.k_range:
-        scores = cross_val_score(make_pipeline(args, k), texts, scoring=scoring, cv=cv,
-                                 error_score="raise")
-        curve.append((k, float(np.mean(scores)), float(np.std(scores))))
-        progress(f"k={k}: {args.k_by} {curve[-1][1]:.6g}")
-    best = max(curve, key=lambda point: point[1])[0]
-    return best, curve
+        folds.append(cross_val_score(make_pipeline(args, k), texts, scoring=scoring,
+                                     cv=cv, error_score="raise"))
+        progress(f"k={k}: {args.k_by} {np.mean(folds[-1]):.6g}")
+    folds = np.array(folds)  # (n_k, 3)
+    mean = folds.mean(axis=1)
+    spread = (folds - folds.mean(axis=0)).std(axis=1)
+    curve = {"by": args.k_by, "k": list(args.k_range), "mean": mean.tolist(),
+             "paired_std": spread.tolist(), "folds": folds.tolist()}
+    return args.k_range[int(np.argmax(mean))], curve
 
 
 # -- outputs ------------------------------------------------------------------------
@@ -429,8 +439,9 @@ def run_topics(args):
     if hasattr(model, "reconstruction_err_"):
         details.append(f"reconstruction error {model.reconstruction_err_:.4f}")
     if curve is not None:
-        print(f"k by {args.k_by} (3-fold cross-validation, mean and std):")
-        for k_i, mean, std in curve:
+        print(f"k by {args.k_by} (3-fold cross-validation: mean, +- paired spread "
+              "over the folds):")
+        for k_i, mean, std in zip(curve["k"], curve["mean"], curve["paired_std"]):
             print(f"  k={k_i:<3d} {mean:12.6g}  +- {std:.3g}" + ("  <- best" if k_i == k else ""))
     print_topics(", ".join(details), topics)
 
@@ -449,8 +460,7 @@ def run_topics(args):
                 for i, (d, t, w) in enumerate(zip(documents, topic, weight))],
         }
         if curve is not None:
-            result["k_curve"] = {"by": args.k_by, "k": [c[0] for c in curve],
-                                 "mean": [c[1] for c in curve], "std": [c[2] for c in curve]}
+            result["k_curve"] = curve
         for path in write_output(args.output, result):
             progress(f"wrote {path}")
     if args.plot is not None:

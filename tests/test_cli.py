@@ -233,7 +233,11 @@ def test_k_range(capsys, tmp_path, k_by):
     assert code == 0, err
     curve = json.loads(path.read_text())["k_curve"]
     assert curve["by"] == k_by and curve["k"] == [2, 3, 4, 5]
-    assert np.all(np.isfinite(curve["mean"]))
+    folds = np.array(curve["folds"])
+    assert folds.shape == (4, 3) and np.all(np.isfinite(folds))
+    np.testing.assert_allclose(curve["mean"], folds.mean(axis=1))
+    centered = folds - folds.mean(axis=0)
+    np.testing.assert_allclose(curve["paired_std"], centered.std(axis=1))
     best = curve["k"][int(np.argmax(curve["mean"]))]
     assert f"k={best:<3d}" in [line for line in out.splitlines() if "<- best" in line][0]
     assert f"with {best} topics" in out
