@@ -424,6 +424,19 @@ class TorchBackend:
                 "device='mps' was requested, but the MPS backend is not available "
                 "on this machine."
             )
+        if device.type == "meta":
+            raise ValueError(
+                f"device={str(device)!r} is not a device to compute on: meta tensors hold "
+                "no data. Use None or 'cpu' (NumPy), 'torch', 'cuda' or 'mps'."
+            )
+        if device.type not in ("cpu", "cuda", "mps"):
+            try:  # xpu, hpu, privateuse1...: usable only where PyTorch can allocate there
+                torch.empty(1, device=device)
+            except (RuntimeError, AssertionError, ValueError) as exc:
+                raise RuntimeError(
+                    f"device={str(device)!r} was requested, but PyTorch cannot use it on "
+                    f"this machine ({exc})."
+                ) from exc
         self.device = device
 
     def __repr__(self):

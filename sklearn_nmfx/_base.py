@@ -23,7 +23,11 @@ from ._validation import (
     Interval,
     StrOptions,
     check_factor,
+    check_finite_result,
     check_is_fitted,
+    check_non_negative_data,
+    is_torch_tensor,
+    torch_to_numpy,
     validate_params,
     validate_X,
 )
@@ -55,6 +59,8 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
 
     def _validate_X(self, X, *, reset, method):
         whom = f"{type(self).__name__}.{method}"
+        if is_torch_tensor(X):  # read where it lies, if that is where we compute
+            X = torch_to_numpy(X, whom, device=self._backend().device)
         X = validate_X(self, X, reset=reset, whom=whom, allow_nan=self._supports_missing,
                        non_negative=self._non_negative)
         return X
@@ -81,6 +87,7 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             X, mask = self._observed(X, mask, "fit")
             attributes, W = self._fit_validated(X, mask, backend, **fit_params)
             _check_finite_attributes(type(self).__name__, attributes)
+            check_finite_result(W, f"{type(self).__name__}.fit_transform")
         except BaseException:
             # validate_data already set n_features_in_: leave the estimator as it was
             self.__dict__.clear()
@@ -154,7 +161,8 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         check_is_fitted(self)
         X = self._validate_X(X, reset=False, method="transform")
         X, mask = self._observed(X, mask, "transform")
-        return self._transform_validated(X, mask, self._backend())
+        W = self._transform_validated(X, mask, self._backend())
+        return check_finite_result(W, f"{type(self).__name__}.transform")
 
     def inverse_transform(self, X):
         """Transform data back to its original space: ``X @ components_``.
@@ -170,14 +178,22 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             Data in the original space.
         """
         check_is_fitted(self)
-        X = check_array(X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32])
+        whom = f"{type(self).__name__}.inverse_transform"
+        if is_torch_tensor(X):
+            X = torch_to_numpy(X, whom)
+        X = check_array(X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32],
+                        estimator=self)
         if X.shape[1] != self.components_.shape[0]:
             raise ValueError(
                 f"X has {X.shape[1]} columns, but {type(self).__name__} has "
                 f"{self.components_.shape[0]} components."
             )
-        result = X @ self.components_.astype(X.dtype, copy=False)
-        return result.toarray() if sp.issparse(result) else np.asarray(result)
+        if self._non_negative:  # W of an NMF model is non-negative
+            check_non_negative_data(X, whom)
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            result = X @ self.components_.astype(X.dtype, copy=False)
+        result = result.toarray() if sp.issparse(result) else np.asarray(result)
+        return check_finite_result(result, whom)
 
     def score(self, X, y=None):
         """Held-out score of the model on X: minus a mean squared error, higher is better.
@@ -300,9 +316,10 @@ class NMFBase(FactorizationBase):
         if self.n_components not in ("auto", None):
             return self.n_components
         if self.init == "custom" or fixed_components is not None:
-            if H is not None:
+            # a factor that is not 2-D is reported by _start
+            if H is not None and np.ndim(H) == 2:
                 return np.shape(H)[0]
-            if W is not None:
+            if W is not None and np.ndim(W) == 2:
                 return np.shape(W)[1]
         return n_features
 

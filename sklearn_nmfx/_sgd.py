@@ -1,5 +1,6 @@
 """SGDNMF: minibatch (online) non-negative matrix factorization, with ``partial_fit``."""
 
+import copy
 import warnings
 
 import numpy as np
@@ -388,7 +389,8 @@ class SGDNMF(NMFBase):
 
     def _partial_fit_validated(self, X, mask, backend, first, W, H, fixed_components):
         n_rows, n_features = X.shape
-        rng = check_random_state(self.random_state) if first else self._rng
+        # a copy: an interrupted partial_fit must leave the fitted _rng as it was
+        rng = check_random_state(self.random_state) if first else copy.deepcopy(self._rng)
         if first:
             n_components = self._resolved_n_components(n_features, W, H, fixed_components)
             W0, H0, fixed = self._start(X, W, H, n_components, fixed_components)

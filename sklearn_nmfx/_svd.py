@@ -196,23 +196,30 @@ class TruncatedSVDTopics(FactorizationBase):
         self._check_n_components(X)
         k = int(self.n_components)
         algorithm = self._resolved_algorithm(X, backend)
-        if algorithm == "arpack":
-            _, S, Vt = arpack_svd(X, k, tol=self.tol, random_state=self.random_state)
+        X_svd, scale = _in_safe_range(X)
+        if scale == 0:  # X = 0: every orthonormal Vt is an SVD; take the first axes
+            S, Vt = np.zeros(k), np.eye(k, X.shape[1])
+        elif algorithm == "arpack":
+            _, S, Vt = arpack_svd(X_svd, k, tol=self.tol, random_state=self.random_state)
         else:
-            data = backend.data_matrix(X)
+            data = backend.data_matrix(X_svd)
             _, S, Vt = randomized_svd(
                 data, k, n_oversamples=int(self.n_oversamples), n_iter=int(self.n_iter),
                 random_state=self.random_state, B=backend,
             )
             S, Vt = backend.to_numpy(S), backend.to_numpy(Vt)
+        del X_svd
+        S = np.asarray(S, dtype=np.float64) * scale if scale != 1.0 else S
         _, components = flip_signs(np.asarray(Vt, dtype=X.dtype))
         components = np.ascontiguousarray(components)
         W = _project(X, components, backend)
-        explained_variance = np.var(W, axis=0)
-        if sp.issparse(X):
-            full_variance = mean_variance_axis(X, axis=0)[1].sum()
-        else:
-            full_variance = np.var(X, axis=0).sum()
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow: reported by the base
+            explained_variance = np.var(W, axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            if sp.issparse(X):
+                full_variance = mean_variance_axis(X, axis=0)[1].sum()
+            else:
+                full_variance = np.var(X, axis=0).sum()
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = explained_variance / full_variance if full_variance > 0 else (
                 np.zeros_like(explained_variance))
@@ -228,6 +235,21 @@ class TruncatedSVDTopics(FactorizationBase):
 
     def _transform_validated(self, X, mask, backend):
         return _project(X, self.components_.astype(X.dtype, copy=False), backend)
+
+
+def _in_safe_range(X):
+    """(X or X / scale, scale): X divided by its largest magnitude when that is too
+    large or too small for the products of the SVD (``X.T @ X`` squares the scale:
+    ARPACK then fails, eigh does not converge), else X itself and 1.0. The singular
+    vectors do not change, the singular values are multiplied back by ``scale``;
+    scale 0 means X = 0."""
+    values = X.data if sp.issparse(X) else X
+    scale = float(np.abs(values).max()) if values.size else 0.0
+    finfo = np.finfo(X.dtype)
+    low, high = np.sqrt(float(finfo.tiny)) * 1e3, np.sqrt(float(finfo.max)) / 1e3
+    if scale == 0 or low <= scale <= high:
+        return X, (scale and 1.0)
+    return X * X.dtype.type(1.0 / scale) if 1.0 / scale < finfo.max else X / scale, scale
 
 
 def _project(X, components, backend):

@@ -1,5 +1,6 @@
 """Input checks. The only module that touches scikit-learn's private helpers."""
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -11,8 +12,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 __all__ = [
     "Integral", "Real", "Interval", "StrOptions", "check_is_fitted",
     "validate_params", "validate_X", "check_non_negative_data", "check_factor",
+    "check_data_range", "check_finite_result", "is_torch_tensor", "torch_to_numpy",
     "split_missing",
 ]
+
+# Margins of the safe range of X's scale (see check_data_range).
+_RANGE_MARGIN = 1e3
 
 
 def validate_params(estimator):
@@ -29,8 +34,10 @@ def check_non_negative_data(X, whom):
     n_negative = int(np.count_nonzero(negative))
     if sp.issparse(X):
         coo = X.tocoo()
-        first = int(np.flatnonzero(coo.data < 0)[0])
-        row, col, value = int(coo.row[first]), int(coo.col[first]), coo.data[first]
+        rows, cols = coo.row[coo.data < 0], coo.col[coo.data < 0]
+        first = int(np.lexsort((cols, rows))[0])  # first in row-major order, any format
+        row, col = int(rows[first]), int(cols[first])
+        value = coo.data[coo.data < 0][first]
     else:
         flat = int(np.flatnonzero(negative.ravel())[0])
         row, col = (int(i) for i in np.unravel_index(flat, X.shape))
@@ -42,21 +49,141 @@ def check_non_negative_data(X, whom):
     )
 
 
+def is_torch_tensor(X):
+    """Whether X is a torch.Tensor (without importing torch)."""
+    return any(cls.__name__ == "Tensor" and cls.__module__ == "torch" for cls in type(X).__mro__)
+
+
+def _same_device(tensor_device, device):
+    """Whether a tensor's torch.device is the estimator's backend device (a torch.device,
+    or 'cpu' for NumPy); an unspecified index (``cuda``) matches any."""
+    kind, index = (device, None) if isinstance(device, str) else (device.type, device.index)
+    return tensor_device.type == kind and (
+        index is None or tensor_device.index is None or tensor_device.index == index
+    )
+
+
+def torch_to_numpy(X, whom, device=None):
+    """A NumPy array or SciPy sparse matrix with the values and dtype of a tensor.
+
+    With ``device`` (the estimator's backend device), a tensor elsewhere is refused:
+    the estimator would otherwise silently move the data across devices.
+    """
+    if device is not None and not _same_device(X.device, device):
+        raise ValueError(
+            f"X passed to {whom} is a torch tensor on device {str(X.device)!r}, but the "
+            f"estimator computes on device={str(device)!r}: move the tensor there (for "
+            f"example X.to({str(device)!r})) or set the estimator's device to "
+            f"{str(X.device)!r}."
+        )
+    import torch
+
+    X = X.detach()
+    if X.dtype in (torch.bfloat16, torch.float16):  # no NumPy bfloat16
+        X = X.to(torch.float64)
+    if X.layout in (torch.sparse_csc, torch.sparse_bsr, torch.sparse_bsc):
+        X = X.to_sparse_csr()
+    if X.layout == torch.sparse_csr:
+        return sp.csr_matrix(
+            (X.values().cpu().numpy(), X.col_indices().cpu().numpy(),
+             X.crow_indices().cpu().numpy()), shape=tuple(X.shape))
+    if X.layout == torch.sparse_coo:
+        X = X.coalesce()
+        rows, cols = X.indices().cpu().numpy()
+        return sp.coo_matrix((X.values().cpu().numpy(), (rows, cols)), shape=tuple(X.shape))
+    return X.cpu().resolve_conj().resolve_neg().numpy()
+
+
+def _check_not_strings(X, whom):
+    if isinstance(X, (list, tuple)):
+        try:
+            kind = np.asarray(X).dtype.kind
+        except (ValueError, TypeError):  # ragged: check_array says what is wrong
+            return
+    else:
+        kind = getattr(getattr(X, "dtype", None), "kind", None)
+    if kind in ("U", "S"):
+        raise TypeError(
+            f"X passed to {whom} holds strings; it needs numbers. Convert them (for "
+            "example X.astype(float)), or turn text into numbers first (for example "
+            "with sklearn.feature_extraction.text.TfidfVectorizer)."
+        )
+
+
+def _canonical_sparse(X):
+    """Sparse X with sorted indices, no duplicate and no stored zero: duplicates are
+    summed (as SciPy's arithmetic does), so every later check sees the true entries.
+    Makes a copy when something must change; the caller's matrix is never touched."""
+    if X.has_canonical_format and np.all(X.data != 0):
+        return X
+    X = X.copy()
+    X.sum_duplicates()
+    X.eliminate_zeros()
+    return X
+
+
+def check_data_range(X, dtype, whom):
+    """Raise a ValueError when the scale of X is out of what ``dtype`` can factorize.
+
+    The NMF solvers form products up to the fourth power of X's scale (objective,
+    Gram matrices of the factors, their changes), so the largest entry ``m`` of X must
+    satisfy ``sqrt(tiny) < m`` (squares do not underflow to zero) and
+    ``m < max ** (1/4)`` (fourth powers do not overflow), each with a margin of 1e3.
+    That is about [1e-16, 1e6] for float32 and [1e-151, 1e74] for float64. Outside
+    of it the results would be zero, NaN or infinite; all-zero X is fine.
+    """
+    values = X.data if sp.issparse(X) else X
+    if values.size == 0:
+        return
+    largest = float(np.nanmax(values)) if np.isnan(values).any() else float(values.max())
+    if not largest > 0:  # all zero (or all missing)
+        return
+    finfo = np.finfo(dtype)
+    low = math.sqrt(float(finfo.tiny)) * _RANGE_MARGIN
+    high = float(finfo.max) ** 0.25 / _RANGE_MARGIN
+    if low <= largest <= high:
+        return
+    raise ValueError(
+        f"The largest entry of X passed to {whom} is {largest:.3g}, outside the range "
+        f"[{low:.1e}, {high:.1e}] that {np.dtype(dtype).name} arithmetic can factorize "
+        f"without {'overflow' if largest > high else 'underflow'}. Rescale X (for "
+        "example X / X.max(): the factors of c * X are sqrt(c) times those of X)"
+        + (", or convert it to float64." if np.dtype(dtype) == np.float32 else ".")
+    )
+
+
+def check_finite_result(result, whom):
+    """Raise a RuntimeError instead of returning NaN or infinity."""
+    if not np.all(np.isfinite(result)):
+        raise RuntimeError(
+            f"{whom} produced non-finite values: the computation overflows the "
+            f"floating-point type ({np.asarray(result).dtype.name}). Rescale the input or "
+            "use float64."
+        )
+    return result
+
+
 def validate_X(estimator, X, *, reset, whom, allow_nan=False, non_negative=True):
-    """Validate X the scikit-learn way: 2-D float32/float64, dense or CSR/CSC, >= 0.
+    """Validate X the scikit-learn way: 2-D float32/float64, dense (C order) or
+    canonical CSR/CSC, >= 0, of a scale the dtype can factorize.
 
     NaN entries are accepted only with ``allow_nan`` (they mark missing values);
-    infinity is always an error. X is never modified; a converted copy is returned
-    when a conversion is needed.
+    infinity is always an error. Strings are refused rather than parsed. Sparse
+    duplicates are summed and stored zeros dropped. X is never modified; a
+    converted copy is returned when a conversion is needed.
     """
+    _check_not_strings(X, whom)
     X = validate_data(
         estimator,
         X,
         reset=reset,
         accept_sparse=("csr", "csc"),
         dtype=[np.float64, np.float32],
+        order="C",
         ensure_all_finite="allow-nan" if allow_nan else True,
     )
+    if sp.issparse(X):
+        X = _canonical_sparse(X)
     if sp.issparse(X) and allow_nan and np.isnan(X.data).any():
         raise ValueError(
             f"Input X passed to {whom} is a sparse matrix with NaN entries: missing "
@@ -68,6 +195,7 @@ def validate_X(estimator, X, *, reset, whom, allow_nan=False, non_negative=True)
         check_non_negative_data(np.where(np.isnan(X), 0, X), whom)
     else:
         check_non_negative_data(X, whom)
+    check_data_range(X, X.dtype, whom)
     return X
 
 
@@ -85,7 +213,14 @@ def check_factor(A, shape, dtype, whom):
     """Check a user-given W or H: shape, dtype, finite, non-negative, not all zero."""
     if sp.issparse(A):
         raise TypeError(f"{whom} must be a dense array, got a sparse matrix.")
-    A = check_array(A, dtype=None, input_name=whom)
+    if is_torch_tensor(A):
+        A = torch_to_numpy(A, whom)
+    try:
+        A = check_array(A, dtype=None, input_name=whom)
+    except ValueError as exc:
+        if whom in str(exc):
+            raise
+        raise ValueError(f"{whom}: {exc}") from exc
     if A.shape != tuple(shape):
         raise ValueError(
             f"Array with wrong shape passed to {whom}: expected {tuple(shape)}, got "
