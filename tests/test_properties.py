@@ -91,3 +91,55 @@ def test_numpy_and_torch_backends_agree(X, n_components):
                 device="torch")
     scale = np.abs(a.components_).max() + 1e-300
     np.testing.assert_allclose(b.components_, a.components_, rtol=1e-6, atol=1e-8 * scale)
+
+
+# -- every estimator (issue 7) -------------------------------------------------------
+def _estimators():
+    from sklearn_nmfx import SGDNMF, AutogradNMF, TruncatedSVDTopics
+
+    cases = [(MUNMF, {"max_iter": 30}), (SGDNMF, {"max_iter": 5, "batch_size": 4}),
+             (TruncatedSVDTopics, {"algorithm": "randomized"})]
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return cases
+    return cases + [(AutogradNMF, {"max_iter": 30})]
+
+
+@st.composite
+def scaled_matrices(draw):
+    """nonnegative_matrices() times a scale that may be out of the dtype's range."""
+    X = draw(nonnegative_matrices(max_side=6))
+    return X * X.dtype.type(draw(st.sampled_from([1e-30, 1e-3, 1.0, 1e3, 1e30])))
+
+
+@given(X=scaled_matrices(), n_components=st.integers(1, 3),
+       case=st.sampled_from(range(len(_estimators()))),
+       device=st.sampled_from([None, "torch"]))
+def test_every_estimator_gives_finite_results_or_says_why(X, n_components, case, device):
+    """Any shape, density, format, dtype and scale: finite results of X's dtype, W >= 0
+    for NMF, transform bit-identical to fit_transform, or a ValueError telling to
+    rescale X (NMF) / a RuntimeError naming the overflow (SVD's variances)."""
+    cls, params = _estimators()[case]
+    if device == "torch":
+        pytest.importorskip("torch")
+    if cls.__name__ == "TruncatedSVDTopics":
+        n_components = min(n_components, *X.shape)
+    model = cls(n_components=n_components, random_state=0, device=device, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            W = model.fit_transform(X)
+        except ValueError as exc:
+            assert "Rescale X" in str(exc)
+            return
+        except RuntimeError as exc:
+            assert "overflow" in str(exc) and cls.__name__ == "TruncatedSVDTopics"
+            return
+        W_again = model.transform(X)
+    np.testing.assert_array_equal(W_again, W)
+    for A in (W, model.components_):
+        assert A.dtype == X.dtype
+        assert np.all(np.isfinite(A))
+    if cls.__name__ != "TruncatedSVDTopics":
+        assert np.all(W >= 0) and np.all(model.components_ >= 0)
