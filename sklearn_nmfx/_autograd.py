@@ -196,7 +196,8 @@ class AutogradNMF(NMFBase):
     _parameter_constraints = {
         **NMFBase._parameter_constraints,
         "init": [StrOptions(set(INIT_METHODS)), None],
-        "beta_loss": [StrOptions(set(BETA_LOSS_NAMES)), Real, callable],
+        "beta_loss": [StrOptions(set(BETA_LOSS_NAMES)),
+                      Interval(Real, None, None, closed="neither"), callable],
         "optimizer": [StrOptions(set(OPTIMIZERS)), type],
         "optimizer_kwargs": [dict, None],
         "learning_rate": [Interval(Real, 0, None, closed="neither"), StrOptions({"auto"})],

@@ -201,7 +201,8 @@ class MUNMF(NMFBase):
     _parameter_constraints = {
         **NMFBase._parameter_constraints,
         "init": [StrOptions(set(INIT_METHODS)), None],
-        "beta_loss": [StrOptions(set(BETA_LOSS_NAMES)), Real],
+        "beta_loss": [StrOptions(set(BETA_LOSS_NAMES)),
+                      Interval(Real, None, None, closed="neither")],  # finite
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "alpha_W": [Interval(Real, 0, None, closed="left")],

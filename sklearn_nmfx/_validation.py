@@ -94,19 +94,25 @@ def torch_to_numpy(X, whom, device=None):
     return X.cpu().resolve_conj().resolve_neg().numpy()
 
 
-def _check_not_strings(X, whom):
+def _check_not_text_or_dates(X, whom):
     if isinstance(X, (list, tuple)):
         try:
-            kind = np.asarray(X).dtype.kind
+            dtype = np.asarray(X).dtype
         except (ValueError, TypeError):  # ragged: check_array says what is wrong
             return
     else:
-        kind = getattr(getattr(X, "dtype", None), "kind", None)
+        dtype = getattr(X, "dtype", None)
+    kind = getattr(dtype, "kind", None)
     if kind in ("U", "S"):
         raise TypeError(
             f"X passed to {whom} holds strings; it needs numbers. Convert them (for "
             "example X.astype(float)), or turn text into numbers first (for example "
             "with sklearn.feature_extraction.text.TfidfVectorizer)."
+        )
+    if kind in ("M", "m"):
+        raise TypeError(
+            f"X passed to {whom} holds dates or time spans (dtype {dtype}); it needs "
+            "numbers. Convert them explicitly if they are meant as numbers."
         )
 
 
@@ -172,7 +178,7 @@ def validate_X(estimator, X, *, reset, whom, allow_nan=False, non_negative=True)
     duplicates are summed and stored zeros dropped. X is never modified; a
     converted copy is returned when a conversion is needed.
     """
-    _check_not_strings(X, whom)
+    _check_not_text_or_dates(X, whom)
     X = validate_data(
         estimator,
         X,
