@@ -358,10 +358,20 @@ def fixed_indices(fixed):
 
 
 def _check_finite_attributes(name, attributes):
+    """RuntimeError if a fitted array, number or list of numbers is NaN or infinite:
+    a fitted model never holds them."""
     for key, value in attributes.items():
         if isinstance(value, np.ndarray) and value.dtype.kind == "f":
-            if not np.isfinite(value).all():
-                raise RuntimeError(
-                    f"{name} produced non-finite values in {key}: the data overflow "
-                    "the floating-point type. Rescale X or use float64."
-                )
+            finite = np.isfinite(value).all()
+        elif isinstance(value, (float, np.floating)):
+            finite = np.isfinite(value)
+        elif isinstance(value, list) and value and all(
+                isinstance(v, (float, np.floating)) for v in value):
+            finite = np.isfinite(np.asarray(value, dtype=np.float64)).all()
+        else:
+            continue
+        if not finite:
+            raise RuntimeError(
+                f"{name} produced non-finite values in {key}: the data overflow "
+                "the floating-point type. Rescale X or use float64."
+            )

@@ -8,7 +8,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from ._base import NMFBase, fixed_indices
+from ._base import NMFBase, _check_finite_attributes, fixed_indices
 from ._kernels.init import INIT_METHODS
 from ._kernels.losses import beta_divergence, error_from_divergence, regularization
 from ._kernels.sgd import (
@@ -316,6 +316,7 @@ class SGDNMF(NMFBase):
             X, mask = self._observed(X, mask, "partial_fit")
             attributes = self._partial_fit_validated(X, mask, self._backend(), first, W, H,
                                                      fixed_components)
+            _check_finite_attributes(type(self).__name__, attributes)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(before)

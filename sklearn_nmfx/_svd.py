@@ -199,15 +199,8 @@ class TruncatedSVDTopics(FactorizationBase):
         X_svd, scale = _in_safe_range(X)
         if scale == 0:  # X = 0: every orthonormal Vt is an SVD; take the first axes
             S, Vt = np.zeros(k), np.eye(k, X.shape[1])
-        elif algorithm == "arpack":
-            _, S, Vt = arpack_svd(X_svd, k, tol=self.tol, random_state=self.random_state)
         else:
-            data = backend.data_matrix(X_svd)
-            _, S, Vt = randomized_svd(
-                data, k, n_oversamples=int(self.n_oversamples), n_iter=int(self.n_iter),
-                random_state=self.random_state, B=backend,
-            )
-            S, Vt = backend.to_numpy(S), backend.to_numpy(Vt)
+            S, Vt = self._svd(X_svd, k, algorithm, backend)
         del X_svd
         S = np.asarray(S, dtype=np.float64) * scale if scale != 1.0 else S
         _, components = flip_signs(np.asarray(Vt, dtype=X.dtype))
@@ -232,6 +225,28 @@ class TruncatedSVDTopics(FactorizationBase):
             "explained_variance_ratio_": np.asarray(ratio, dtype=X.dtype),
         }
         return attributes, W
+
+    def _svd(self, X, k, algorithm, backend):
+        """(S, Vt) in NumPy; a solver that fails raises a RuntimeError saying so."""
+        try:
+            if algorithm == "arpack":
+                _, S, Vt = arpack_svd(X, k, tol=self.tol, random_state=self.random_state)
+                return S, Vt
+            data = backend.data_matrix(X)
+            _, S, Vt = randomized_svd(
+                data, k, n_oversamples=int(self.n_oversamples), n_iter=int(self.n_iter),
+                random_state=self.random_state, B=backend,
+            )
+            S, Vt = backend.to_numpy(S), backend.to_numpy(Vt)
+        except (np.linalg.LinAlgError, RuntimeError) as exc:  # ARPACK, LAPACK, torch.linalg
+            raise RuntimeError(
+                f"TruncatedSVDTopics: the {algorithm} SVD of X failed ({exc})."
+            ) from exc
+        if not (np.isfinite(S).all() and np.isfinite(Vt).all()):
+            raise RuntimeError(
+                f"TruncatedSVDTopics: the {algorithm} SVD of X produced non-finite values."
+            )
+        return S, Vt
 
     def _transform_validated(self, X, mask, backend):
         return _project(X, self.components_.astype(X.dtype, copy=False), backend)

@@ -2,6 +2,7 @@
 silently wrong; round trips, reproducibility and concurrency, for every estimator on
 the NumPy backend and on PyTorch (CPU)."""
 
+import functools
 import inspect
 import pickle
 import subprocess
@@ -63,6 +64,23 @@ FITTING_ERRORS = (ValueError, TypeError, NotFittedError, ImportError, RuntimeErr
 def make(cls, device=None, n_components=2, **params):
     return cls(n_components=n_components, random_state=0, device=device,
                **{**FAST[cls], **params})
+
+
+@functools.lru_cache(maxsize=None)
+def reference_W(cls, device, sparse):
+    """fit_transform of the float64 reference data (_sparse_data(), as an ndarray or
+    CSR), computed once per case: the tests compare other inputs against it."""
+    X = _sparse_data()
+    W = make(cls, device).fit_transform(sp.csr_matrix(X) if sparse else X)
+    W.setflags(write=False)
+    return W
+
+
+@functools.lru_cache(maxsize=None)
+def fitted(cls, device, n_features):
+    """A model fitted on data(n_features=n_features), shared by tests that only call
+    its non-mutating methods."""
+    return make(cls, device).fit(data(n_features=n_features))
 
 
 def data(n_samples=8, n_features=6, seed=0, dtype=np.float64):
@@ -144,9 +162,8 @@ def test_bad_X_gives_a_clear_error_in_fit_and_transform(cls, device, bad):
     n_features = shape[1] if len(shape) == 2 and shape[1] else 6
     if isinstance(X_bad, list) and bad != "ragged list":
         n_features = len(X_bad[0])
-    model = make(cls, device).fit(data(n_features=n_features))
     with pytest.raises(error, match=match):
-        model.transform(X_bad)
+        fitted(cls, device, n_features).transform(X_bad)
     if before is not None:
         assert fingerprint(X_bad) == before
 
@@ -279,11 +296,10 @@ def _sparse_data():
 @pytest.mark.parametrize("kind", list(DENSE_EQUIVALENTS))
 def test_dense_equivalents_give_the_result_of_the_float64_array(cls, device, kind, tmp_path):
     pytest.importorskip("pandas")
-    X = data()
-    X_in = DENSE_EQUIVALENTS[kind](X, tmp_path)
+    X_in = DENSE_EQUIVALENTS[kind](_sparse_data(), tmp_path)
     before = fingerprint(X_in) if isinstance(X_in, np.ndarray) else None
     W = make(cls, device).fit_transform(X_in)
-    np.testing.assert_allclose(W, make(cls, device).fit_transform(X), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(W, reference_W(cls, device, False), rtol=1e-9, atol=1e-12)
     if before is not None:
         assert fingerprint(X_in) == before
 
@@ -296,8 +312,7 @@ def test_sparse_formats_give_the_result_of_csr(cls, device, kind):
     X_in = SPARSE_EQUIVALENTS[kind](X)
     before = fingerprint(X_in) if sp.issparse(X_in) else None
     W = make(cls, device).fit_transform(X_in)
-    np.testing.assert_allclose(W, make(cls, device).fit_transform(sp.csr_matrix(X)),
-                               rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(W, reference_W(cls, device, True), rtol=1e-9, atol=1e-12)
     if before is not None:
         assert fingerprint(X_in) == before
 
@@ -627,6 +642,36 @@ def test_an_interrupted_refit_leaves_the_fitted_model_as_it_was(cls, device, mon
     np.testing.assert_array_equal(model.transform(X), W)
 
 
+@pytest.mark.parametrize("cls, device", ALL)
+def test_nan_inside_the_solver_never_reaches_the_model(cls, device, monkeypatch):
+    """A product that turns NaN (as an overflow would) makes fit raise, and leaves
+    the fitted model as it was."""
+    params = {"algorithm": "randomized"} if cls is TruncatedSVDTopics else {}
+    X = data()
+    model = make(cls, device, **params).fit(X)
+    state = _state(model)
+    original = DataMatrix.matmul
+    monkeypatch.setattr(DataMatrix, "matmul", lambda self, B: original(self, B) * np.nan)
+    with pytest.raises(RuntimeError, match="nan|NaN|non-finite|converge"):
+        model.fit(X)
+    monkeypatch.undo()
+    assert _state(model) == state
+
+
+def test_partial_fit_answers_bad_input_and_keeps_the_model(monkeypatch):
+    X = data(12, 6)
+    model = make(SGDNMF).partial_fit(X[:6])
+    state = _state(model)
+    for X_bad, error, match in [(X[6:, :5], ValueError, "5 features"),
+                                (-X[6:], ValueError, "partial_fit: 36 negative entries"),
+                                (X[6:] * np.inf, ValueError, "infinity"),
+                                (X[6:].astype(str), TypeError, "strings"),
+                                (X[6:] * 1e300, ValueError, "Rescale X")]:
+        with pytest.raises(error, match=match):
+            model.partial_fit(X_bad)
+        assert _state(model) == state
+
+
 def test_an_interrupted_partial_fit_leaves_the_model_as_it_was(monkeypatch):
     X = data(12, 6)
     model = make(SGDNMF).partial_fit(X[:6])
@@ -790,13 +835,22 @@ def test_numpy_and_torch_agree_within_the_documented_tolerance(cls, dtype):
 
 
 # -- concurrency ---------------------------------------------------------------------
-@pytest.mark.parametrize("backend", ["loky", "threading"])
-def test_grid_search_in_parallel_matches_serial(backend):
+# threads for every case; worker processes (loky) for the NumPy backend (importing
+# PyTorch in every worker would cost more than the rest of this file)
+GRID_CASES = [
+    pytest.param(*case.values, "threading", marks=case.marks, id=f"{case.id}-threading")
+    for case in ALL
+] + [pytest.param(cls, None, "loky", id=f"{cls.__name__}-numpy-loky")
+     for cls in (MUNMF, SGDNMF, TruncatedSVDTopics)]
+
+
+@pytest.mark.parametrize("cls, device, backend", GRID_CASES)
+def test_grid_search_in_parallel_matches_serial(cls, device, backend):
     X = data(16, 8)
     grid = {"n_components": [1, 2, 3]}
-    serial = GridSearchCV(make(MUNMF), grid, cv=2, n_jobs=1).fit(X)
+    serial = GridSearchCV(make(cls, device), grid, cv=2, n_jobs=1).fit(X)
     with joblib.parallel_backend(backend, n_jobs=2):
-        parallel = GridSearchCV(make(MUNMF), grid, cv=2, n_jobs=2).fit(X)
+        parallel = GridSearchCV(make(cls, device), grid, cv=2, n_jobs=2).fit(X)
     np.testing.assert_array_equal(parallel.cv_results_["mean_test_score"],
                                   serial.cv_results_["mean_test_score"])
     assert parallel.best_params_ == serial.best_params_
