@@ -379,6 +379,7 @@ DEGENERATE = {
     "constant": lambda: np.full((5, 4), 0.7),
     "tiny float32": lambda: (data() * 1e-30).astype(np.float32),
     "mixed scales": lambda: data() * np.logspace(-30, 0, 6),
+    "mixed scales float32": lambda: (data() * np.logspace(-30, 0, 6)).astype(np.float32),
 }
 
 
@@ -408,6 +409,28 @@ def test_degenerate_data_fits_without_nan_or_floating_point_errors(cls, device, 
     zero_rows = ~np.any(X_dense, axis=1)
     if cls is not TruncatedSVDTopics and zero_rows.any():
         assert np.all(W[zero_rows] == 0)
+
+
+@pytest.mark.parametrize("cls, device", [case for case in NMF if case.values[0] is not SGDNMF])
+@pytest.mark.parametrize("beta_loss", ["kullback-leibler", "itakura-saito", 0.5, 1.5, 3.0])
+@pytest.mark.parametrize("case", ["all zero", "zero rows and columns", "one non-zero",
+                                  "mixed scales float32"])
+def test_beta_losses_on_degenerate_data_take_no_log_of_zero(cls, device, beta_loss, case):
+    X = DEGENERATE[case]()
+    for X_in in (X, sp.csr_matrix(X)):
+        model = make(cls, device, beta_loss=beta_loss)
+        with warnings.catch_warnings(), np.errstate(divide="raise", invalid="raise",
+                                                    over="raise"):
+            warnings.simplefilter("error", RuntimeWarning)
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            try:
+                W = model.fit_transform(X_in)
+            except ValueError as exc:  # Itakura-Saito needs X > 0: said so
+                assert beta_loss == "itakura-saito" and "X contains zeros" in str(exc)
+                continue
+            W_again = model.transform(X_in)
+        assert_finite(W, W_again, model.components_, model.reconstruction_err_,
+                      model.loss_curve_)
 
 
 @pytest.mark.parametrize("cls, device", NMF)

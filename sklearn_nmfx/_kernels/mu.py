@@ -52,7 +52,9 @@ def floors(dtype, max_value):
     """(denominator floor, floor of W @ H inside logs and negative powers)."""
     finfo = np.finfo(str(dtype).removeprefix("torch."))
     tiny = float(finfo.tiny)
-    eps = float(np.finfo(np.float32).eps) * max(float(max_value), tiny)
+    # X = 0 has no scale: a floor at tiny would overflow (W H)^(beta - 2) for beta < 1
+    scale = float(max_value) if float(max_value) > 0 else 1.0
+    eps = float(np.finfo(np.float32).eps) * scale
     return tiny, max(eps, tiny)
 
 
