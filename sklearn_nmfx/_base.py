@@ -22,6 +22,7 @@ from ._validation import (
     Integral,
     Interval,
     StrOptions,
+    check_components_fit_in_memory,
     check_factor,
     check_finite_result,
     check_is_fitted,
@@ -329,6 +330,7 @@ class NMFBase(FactorizationBase):
         fixed components (None without)."""
         name = type(self).__name__
         n_samples, n_features = X.shape
+        check_components_fit_in_memory(n_components, X.shape, X.dtype, f"{name}.fit")
         fixed, rows = check_fixed_components(
             fixed_components, H, self.init, n_components, n_features, X.dtype, f"{name}.fit"
         )

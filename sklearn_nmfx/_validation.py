@@ -1,6 +1,7 @@
 """Input checks. The only module that touches scikit-learn's private helpers."""
 
 import math
+import os
 from numbers import Integral, Real
 
 import numpy as np
@@ -12,8 +13,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 __all__ = [
     "Integral", "Real", "Interval", "StrOptions", "check_is_fitted",
     "validate_params", "validate_X", "check_non_negative_data", "check_factor",
-    "check_data_range", "check_finite_result", "is_torch_tensor", "torch_to_numpy",
-    "split_missing",
+    "check_data_range", "check_finite_result", "check_components_fit_in_memory",
+    "is_torch_tensor", "torch_to_numpy", "split_missing",
 ]
 
 # Margins of the safe range of X's scale (see check_data_range).
@@ -167,6 +168,32 @@ def check_finite_result(result, whom):
             "use float64."
         )
     return result
+
+
+def _physical_memory():
+    """This machine's memory in bytes, or None where the OS does not say."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - not POSIX
+        return None
+
+
+def check_components_fit_in_memory(n_components, shape, dtype, whom):
+    """Raise a ValueError, rather than exhaust the memory, when ``n_components`` is so
+    large that W, H and the ``(n_components, n_components)`` Gram matrices of the
+    solvers need more than half of this machine's memory."""
+    n_samples, n_features = shape
+    needed = np.dtype(dtype).itemsize * n_components * (
+        2 * (n_samples + n_features) + 4 * n_components)
+    total = _physical_memory()
+    if total and needed > total / 2:
+        raise ValueError(
+            f"n_components={n_components} is too large for {whom}: W, H and their "
+            f"{n_components} x {n_components} Gram matrices need about "
+            f"{needed / 2**30:.3g} GiB, more than half of this machine's "
+            f"{total / 2**30:.3g} GiB (X has n_samples={n_samples}, "
+            f"n_features={n_features}). Use fewer components."
+        )
 
 
 def validate_X(estimator, X, *, reset, whom, allow_nan=False, non_negative=True):
