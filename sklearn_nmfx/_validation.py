@@ -140,10 +140,13 @@ def check_data_range(X, dtype, whom):
     of it the results would be zero, NaN or infinite; all-zero X is fine.
     """
     values = X.data if sp.issparse(X) else X
-    if values.size == 0:
+    missing = np.isnan(values)
+    if missing.any():
+        values = values[~missing]
+    if values.size == 0:  # nothing stored, or nothing observed
         return
-    largest = float(np.nanmax(values)) if np.isnan(values).any() else float(values.max())
-    if not largest > 0:  # all zero (or all missing)
+    largest = float(values.max())
+    if not largest > 0:  # all zero
         return
     finfo = np.finfo(dtype)
     low = math.sqrt(float(finfo.tiny)) * _RANGE_MARGIN
