@@ -30,6 +30,11 @@ def observed_entries(X, mask, whom):
     if sp.issparse(mask):
         mask = mask.toarray()
     mask = check_array(mask, dtype=None, input_name=f"mask passed to {whom}")
+    if mask.dtype.kind not in "biuf":  # strings would all count as observed
+        raise TypeError(
+            f"mask passed to {whom} must hold booleans (or 0/1 numbers); got dtype "
+            f"{mask.dtype}."
+        )
     if mask.shape != X.shape:
         raise ValueError(
             f"mask passed to {whom} has shape {mask.shape}, but X has shape {X.shape}: "

@@ -3,13 +3,13 @@ silently wrong; round trips, reproducibility and concurrency, for every estimato
 the NumPy backend and on PyTorch (CPU)."""
 
 import functools
-import inspect
 import pickle
 import subprocess
 import sys
 import textwrap
 import threading
 import warnings
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -23,6 +23,8 @@ from sklearn.utils import get_tags
 from sklearn_nmfx import MUNMF, SGDNMF, AutogradNMF, TruncatedSVDTopics
 from sklearn_nmfx._backend import DataMatrix
 
+from ._seeded import FAST, seeded_fits
+
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 try:
@@ -32,13 +34,6 @@ except ImportError:  # the NumPy backend is tested without PyTorch too
 
 needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch is not installed")
 
-# small and fast settings; the defaults are exercised by the other test files
-FAST = {
-    MUNMF: {"max_iter": 30},
-    SGDNMF: {"max_iter": 5, "batch_size": 4},
-    AutogradNMF: {"max_iter": 40},
-    TruncatedSVDTopics: {},
-}
 NMF_CLASSES = [MUNMF, SGDNMF, AutogradNMF]
 
 
@@ -600,6 +595,23 @@ def test_bad_custom_factors(cls, device, n_components):
         assert {k: fingerprint(v) for k, v in factors.items()} == before, name
 
 
+@pytest.mark.parametrize("cls, device", NMF)
+def test_bad_masks(cls, device):
+    X = data()
+    cases = [(np.ones((8, 5), bool), ValueError, r"mask passed to .*fit has shape \(8, 5\)"),
+             (np.full((8, 6), np.nan), ValueError, "mask passed to .*NaN"),
+             (np.full((8, 6), "yes"), TypeError, "mask passed to .*booleans"),
+             (np.ones(6, bool), ValueError, "2D array")]
+    for mask, error, match in cases:
+        model = make(cls, device)
+        with pytest.raises(error, match=match):
+            model.fit(X, mask=mask)
+        assert not hasattr(model, "components_")
+    model = make(cls, device).fit(X)
+    with pytest.raises(ValueError, match=r"mask passed to .*transform has shape"):
+        model.transform(X, mask=np.ones((8, 5), bool))
+
+
 # -- fitted state ------------------------------------------------------------------
 @pytest.mark.parametrize("cls, device", ALL)
 def test_transform_side_errors(cls, device):
@@ -761,7 +773,7 @@ sys.meta_path.insert(0, _NoTorch())
 
 def _run_python(code):
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                         text=True, timeout=120)
+                         text=True, timeout=120, cwd=Path(__file__).resolve().parents[1])
     assert out.returncode == 0, out.stderr
     return out.stdout
 
@@ -802,37 +814,20 @@ assert "torch" not in sys.modules
 
 
 # -- reproducibility ---------------------------------------------------------------
-def _seeded_fits(X_dense, classes):
-    """components_ of every class, dense and CSR, for random_state=7."""
-    out = {}
-    for cls in classes:
-        params = {"init": "random"} if cls is not TruncatedSVDTopics else {
-            "algorithm": "randomized"}
-        for X in (X_dense, sp.csr_matrix(X_dense)):
-            model = cls(n_components=2, random_state=7, **{**FAST[cls], **params})
-            out[cls.__name__, sp.issparse(X)] = model.fit(X).components_
-    return out
-
-
 def test_same_seed_is_bit_identical_across_runs_and_processes(tmp_path):
     classes = [MUNMF, SGDNMF, TruncatedSVDTopics] + ([AutogradNMF] if torch else [])
     X = _sparse_data()
-    first, second = _seeded_fits(X, classes), _seeded_fits(X, classes)
+    first, second = seeded_fits(X, classes), seeded_fits(X, classes)
     for key, H in first.items():
         np.testing.assert_array_equal(second[key], H, err_msg=str(key))
     np.save(tmp_path / "X.npy", X)
-    # the same function in a fresh process (which imports neither torch nor pandas)
-    code = f"""
-import joblib, numpy as np, scipy.sparse as sp
+    _run_python(f"""
+import joblib, numpy as np
 from sklearn_nmfx import MUNMF, SGDNMF, TruncatedSVDTopics
-FAST = {{MUNMF: {FAST[MUNMF]!r}, SGDNMF: {FAST[SGDNMF]!r},
-        TruncatedSVDTopics: {FAST[TruncatedSVDTopics]!r}}}
-"""
-    code += inspect.getsource(_seeded_fits) + f"""
+from tests._seeded import seeded_fits
 X = np.load({str(tmp_path / "X.npy")!r})
-joblib.dump(_seeded_fits(X, [MUNMF, SGDNMF, TruncatedSVDTopics]), {str(tmp_path / "H.joblib")!r})
-"""
-    _run_python(code)
+joblib.dump(seeded_fits(X, [MUNMF, SGDNMF, TruncatedSVDTopics]), {str(tmp_path / "H.joblib")!r})
+""")
     other = joblib.load(tmp_path / "H.joblib")  # AutogradNMF: in this process only
     assert set(other) == {key for key in first if key[0] != "AutogradNMF"}
     for key, H in other.items():
