@@ -460,6 +460,8 @@ class TorchBackend:
 
     def from_numpy(self, a):
         a = np.ascontiguousarray(a)
+        if not a.flags.writeable:  # read-only (or memory-mapped) input: PyTorch would
+            a = a.copy()           # share it writable, and warns; it gets a copy
         return self.torch.from_numpy(a).to(self.device, dtype=self._dtype(a.dtype))
 
     def asarray(self, a, dtype=None):
@@ -480,7 +482,8 @@ class TorchBackend:
             return torch.sparse_csr_tensor(
                 torch.from_numpy(X_csr.indptr.astype(np.int64)),
                 torch.from_numpy(X_csr.indices.astype(np.int64)),
-                torch.from_numpy(X_csr.data),
+                torch.from_numpy(X_csr.data if X_csr.data.flags.writeable
+                                 else X_csr.data.copy()),
                 size=X_csr.shape,
                 dtype=self._dtype(X_csr.dtype),
                 check_invariants=False,

@@ -300,6 +300,20 @@ def test_dense_equivalents_give_the_result_of_the_float64_array(cls, device, kin
 
 
 @pytest.mark.parametrize("cls, device", ALL)
+def test_read_only_input_is_read_without_warnings(cls, device):
+    X = _readonly(_sparse_data())
+    X_sparse = sp.csr_matrix(X)
+    for part in (X_sparse.data, X_sparse.indices, X_sparse.indptr):
+        part.setflags(write=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        for X_in in (X, X_sparse):
+            model = make(cls, device)
+            assert_finite(model.fit_transform(X_in), model.transform(X_in))
+
+
+@pytest.mark.parametrize("cls, device", ALL)
 @pytest.mark.parametrize("kind", list(SPARSE_EQUIVALENTS))
 def test_sparse_formats_give_the_result_of_csr(cls, device, kind):
     pytest.importorskip("pandas")
