@@ -101,6 +101,9 @@ def _check_not_text_or_dates(X, whom):
             dtype = np.asarray(X).dtype
         except (ValueError, TypeError):  # ragged: check_array says what is wrong
             return
+    elif hasattr(X, "dtypes") and not hasattr(X, "dtype"):  # a DataFrame: by column
+        dates = [dt for dt in X.dtypes if getattr(dt, "kind", None) in ("M", "m")]
+        dtype = dates[0] if dates else None
     else:
         dtype = getattr(X, "dtype", None)
     kind = getattr(dtype, "kind", None)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+import pandas as pd  # a test dependency (the [test] extra)
 import pytest
 import scipy.sparse as sp
 from sklearn.base import clone
@@ -127,12 +128,17 @@ BAD_X = {
                     TypeError, "argument must be"),
     "dates": (lambda: np.ones((3, 2), dtype="datetime64[s]"), TypeError, "dates"),
     "time spans": (lambda: np.ones((3, 2), dtype="timedelta64[s]"), TypeError, "time spans"),
+    "DataFrame of dates": (lambda: pd.DataFrame({"a": [1.0, 2.0],
+                                                 "b": pd.to_datetime(["2020-01-01"] * 2)}),
+                           TypeError, "dates"),
     "ragged list": (lambda: [[1.0, 2.0], [3.0]], ValueError, "inhomogeneous"),
     "sparse complex": (lambda: sp.csr_matrix(data().astype(complex)), ValueError,
                        "Complex data"),
-    "DataFrame of text": (lambda: __import__("pandas").DataFrame({"a": [1.0, 2.0],
-                                                                  "b": ["x", "y"]}),
+    "DataFrame of text": (lambda: pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}),
                           ValueError, "could not convert string"),
+    "DataFrame of categories": (lambda: pd.DataFrame({"a": pd.Categorical(["x", "y"]),
+                                                      "b": [1.0, 2.0]}),
+                                ValueError, "could not convert string"),
     "np.matrix": (lambda: np.matrix(data()), TypeError, "np.matrix"),
     "dict": (lambda: {"a": [1.0, 2.0]}, (TypeError, ValueError), "."),
     "inf": (lambda: np.where(data() > 1.0, np.inf, data()), ValueError, "infinity"),
@@ -257,7 +263,7 @@ def _int64_indices(A):
 DENSE_EQUIVALENTS = {
     "list": lambda A, tmp: A.tolist(),
     "tuple of tuples": lambda A, tmp: tuple(map(tuple, A)),
-    "DataFrame": lambda A, tmp: __import__("pandas").DataFrame(A),
+    "DataFrame": lambda A, tmp: pd.DataFrame(A),
     "object dtype": lambda A, tmp: A.astype(object),
     "read-only": lambda A, tmp: _readonly(A),
     "memmap": lambda A, tmp: _memmap(tmp, A),
@@ -276,7 +282,7 @@ SPARSE_EQUIVALENTS = {
     "unsorted indices": _unsorted_csr,
     "explicit zeros": _explicit_zeros,
     "int64 indices": _int64_indices,
-    "sparse DataFrame": lambda A: __import__("pandas").DataFrame.sparse.from_spmatrix(
+    "sparse DataFrame": lambda A: pd.DataFrame.sparse.from_spmatrix(
         sp.csr_matrix(A)),
 }
 
@@ -290,7 +296,6 @@ def _sparse_data():
 @pytest.mark.parametrize("cls, device", ALL)
 @pytest.mark.parametrize("kind", list(DENSE_EQUIVALENTS))
 def test_dense_equivalents_give_the_result_of_the_float64_array(cls, device, kind, tmp_path):
-    pytest.importorskip("pandas")
     X_in = DENSE_EQUIVALENTS[kind](_sparse_data(), tmp_path)
     before = fingerprint(X_in) if isinstance(X_in, np.ndarray) else None
     W = make(cls, device).fit_transform(X_in)
@@ -316,7 +321,6 @@ def test_read_only_input_is_read_without_warnings(cls, device):
 @pytest.mark.parametrize("cls, device", ALL)
 @pytest.mark.parametrize("kind", list(SPARSE_EQUIVALENTS))
 def test_sparse_formats_give_the_result_of_csr(cls, device, kind):
-    pytest.importorskip("pandas")
     X = _sparse_data()
     X_in = SPARSE_EQUIVALENTS[kind](X)
     before = fingerprint(X_in) if sp.issparse(X_in) else None
