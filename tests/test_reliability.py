@@ -757,9 +757,13 @@ def test_caller_arrays_are_bit_identical_after_every_method(cls, device, fmt):
     assert fingerprint(W) == W_before
     if cls is not TruncatedSVDTopics:
         W0, H0 = np.full((10, 2), 0.5), np.full((2, 7), 0.5)
-        factors = (fingerprint(W0), fingerprint(H0))
-        make(cls, device, init="custom").fit(X_in, W=W0, H=H0)
-        assert (fingerprint(W0), fingerprint(H0)) == factors
+        mask = np.ones(X.shape, bool)
+        mask[::3, 1] = False
+        given = (fingerprint(W0), fingerprint(H0), fingerprint(mask))
+        model = make(cls, device, init="custom").fit(X_in, W=W0, H=H0, mask=mask)
+        model.transform(X_in, mask=mask)
+        assert (fingerprint(W0), fingerprint(H0), fingerprint(mask)) == given
+        assert fingerprint(X_in) == before
 
 
 # -- round trips ---------------------------------------------------------------------
