@@ -135,10 +135,12 @@ def _canonical_sparse(X):
 def check_data_range(X, dtype, whom):
     """Raise a ValueError when the scale of X is out of what ``dtype`` can factorize.
 
-    The NMF solvers form products up to the fourth power of X's scale (objective,
-    Gram matrices of the factors, their changes), so the largest entry ``m`` of X must
-    satisfy ``sqrt(tiny) < m`` (squares do not underflow to zero) and
-    ``m < max ** (1/4)`` (fourth powers do not overflow), each with a margin of 1e3.
+    The NMF solvers form products up to the fourth power of X's scale (the NNDSVDa
+    start fills zeros of W and H with X's mean, as scikit-learn does, so W H is of
+    order ``m**2`` and the squared residuals of the objective of order ``m**4``), so
+    the largest entry ``m`` of X must satisfy ``sqrt(tiny) < m`` (squares do not
+    underflow to zero) and ``m < max ** (1/4)`` (fourth powers do not overflow), each
+    with a margin of 1e3.
     That is about [1e-16, 1e6] for float32 and [1e-151, 1e74] for float64. Outside
     of it the results would be zero, NaN or infinite; all-zero X is fine.
     """
