@@ -13,6 +13,7 @@ algorithm.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -116,6 +117,33 @@ def _thread_pool():
         if _POOL is None:
             _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="sklearn_nmfx")
         return _POOL
+
+
+_BLAS_LOCK = threading.Lock()
+_BLAS_LIMIT = {"users": 0, "limiter": None}
+
+
+@contextlib.contextmanager
+def _one_blas_thread(controller):
+    """BLAS on one thread while any fit of this process is inside, then as it was.
+
+    threadpoolctl's limits are process-wide: two fits in threads that each entered
+    and left ``controller.limit(limits=1)`` could restore each other's limit of 1
+    and leave BLAS on one thread for good. Here the first to enter sets the limit
+    and the last to leave restores the original.
+    """
+    with _BLAS_LOCK:
+        if _BLAS_LIMIT["users"] == 0:
+            _BLAS_LIMIT["limiter"] = controller.limit(limits=1)
+        _BLAS_LIMIT["users"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_LIMIT["users"] -= 1
+            if _BLAS_LIMIT["users"] == 0:
+                limiter, _BLAS_LIMIT["limiter"] = _BLAS_LIMIT["limiter"], None
+                limiter.restore_original_limits()
 
 
 def _squared_norm(values):
@@ -331,7 +359,7 @@ class NumpyBackend:
             bounds = np.linspace(0, n_blocks, n_threads + 1).astype(int)
             # one BLAS thread per block: our threads share the cores, and nested
             # BLAS threads would oversubscribe them
-            with self._blas.limit(limits=1):
+            with _one_blas_thread(self._blas):
                 futures = [_thread_pool().submit(run, a, b)
                            for a, b in zip(bounds[1:-1], bounds[2:])]
                 run(bounds[0], bounds[1])  # the calling thread takes the first share

@@ -924,3 +924,30 @@ def test_two_estimators_fitting_in_threads_do_not_interfere(cls, device):
     assert not errors, errors
     for got, want in zip(results, expected):
         np.testing.assert_array_equal(got, want)
+
+
+
+def test_blas_limit_of_overlapping_fits_is_restored_by_the_last_to_leave():
+    """MUNMF's row blocks run on threads with BLAS limited to one thread, a limit that
+    is process-wide: fits in threads enter and leave it interleaved (here A in, B in,
+    A out, B out), and BLAS must end as it was, not on one thread for good."""
+    from threadpoolctl import ThreadpoolController
+
+    from sklearn_nmfx._backend import _one_blas_thread
+
+    controller = ThreadpoolController().select(user_api="blas")
+
+    def blas_threads():
+        return [lib.num_threads for lib in controller.lib_controllers]
+
+    before = blas_threads()
+    if not before or max(before) < 2:
+        pytest.skip("BLAS runs on one thread here: a limit of one cannot be seen")
+    first, second = _one_blas_thread(controller), _one_blas_thread(controller)
+    first.__enter__()
+    second.__enter__()
+    assert max(blas_threads()) == 1
+    first.__exit__(None, None, None)
+    assert max(blas_threads()) == 1  # the second fit is still inside
+    second.__exit__(None, None, None)
+    assert blas_threads() == before
