@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.exceptions import ConvergenceWarning
 
@@ -113,6 +113,7 @@ def scaled_matrices(draw):
     return X * X.dtype.type(draw(st.sampled_from([1e-30, 1e-3, 1.0, 1e3, 1e30])))
 
 
+@settings(max_examples=20)
 @given(X=scaled_matrices(), n_components=st.integers(1, 3),
        case=st.sampled_from(range(len(_estimators()))),
        device=st.sampled_from([None, "torch"]))
