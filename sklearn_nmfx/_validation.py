@@ -120,6 +120,25 @@ def _check_not_text_or_dates(X, whom):
         )
 
 
+def _unmasked(X, whom, allow_nan):
+    """A NumPy masked array as a plain array: its masked entries are missing values
+    (NaN) where the estimator supports them, and refused otherwise (np.asarray would
+    silently use the hidden values)."""
+    if not np.ma.isMaskedArray(X):
+        return X
+    hidden = np.ma.getmaskarray(X)
+    if not hidden.any():
+        return np.ma.getdata(X)
+    if not allow_nan:
+        raise ValueError(
+            f"X passed to {whom} is a masked array with {int(hidden.sum())} masked "
+            "entries, and this estimator does not support missing values: fill them "
+            "first (X.filled(value))."
+        )
+    dtype = X.dtype if X.dtype.kind == "f" else np.float64
+    return X.astype(dtype).filled(np.nan)
+
+
 def _canonical_sparse(X):
     """Sparse X with sorted indices, no duplicate and no stored zero: duplicates are
     summed (as SciPy's arithmetic does), so every later check sees the true entries.
@@ -214,6 +233,7 @@ def validate_X(estimator, X, *, reset, whom, allow_nan=False, non_negative=True)
     converted copy is returned when a conversion is needed.
     """
     _check_not_text_or_dates(X, whom)
+    X = _unmasked(X, whom, allow_nan)
     X = validate_data(
         estimator,
         X,

@@ -187,6 +187,29 @@ def test_nan_follows_the_allow_nan_tag_and_never_leaks_out(cls, device, sparse):
     assert_finite(W, model.components_, model.transform(X_in))
 
 
+@pytest.mark.parametrize("cls, device", ALL)
+def test_masked_arrays_never_use_their_hidden_values(cls, device):
+    X = data()
+    hidden = np.zeros(X.shape, bool)
+    hidden[2, 3] = True
+    X_masked = np.ma.masked_array(X.copy(), mask=hidden)
+    X_masked.data[2, 3] = -1e3  # hidden: must not be read as an entry
+    before = fingerprint(X_masked.data), fingerprint(X_masked.mask)
+    model = make(cls, device)
+    if get_tags(model).input_tags.allow_nan:  # masked entries are missing values
+        X_nan = X.copy()
+        X_nan[2, 3] = np.nan
+        np.testing.assert_array_equal(model.fit_transform(X_masked),
+                                      make(cls, device).fit_transform(X_nan))
+    else:
+        with pytest.raises(ValueError, match="masked array with 1 masked entries"):
+            model.fit(X_masked)
+    nothing_hidden = np.ma.masked_array(X, mask=np.zeros(X.shape, bool))
+    np.testing.assert_array_equal(make(cls, device).fit_transform(nothing_hidden),
+                                  make(cls, device).fit_transform(X))
+    assert (fingerprint(X_masked.data), fingerprint(X_masked.mask)) == before
+
+
 @pytest.mark.parametrize("cls, device", NMF)
 @pytest.mark.parametrize("fmt", ["dense", "csr", "csc", "coo"])
 def test_negative_values_say_how_many_and_where_the_first_is(cls, device, fmt):
