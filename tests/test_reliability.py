@@ -374,9 +374,10 @@ def test_cpu_torch_tensors_are_read_like_numpy_arrays(cls, device, dtype):
     assert W.dtype == dtype and isinstance(W, np.ndarray)
     np.testing.assert_array_equal(W, make(cls, device).fit_transform(X))
     np.testing.assert_array_equal(model.transform(tensor), model.transform(X))
-    sparse = torch.from_numpy(_sparse_data().astype(dtype))
-    np.testing.assert_array_equal(make(cls, device).fit_transform(sparse.to_sparse_csr()),
-                                  make(cls, device).fit_transform(sp.csr_matrix(sparse.numpy())))
+    dense = torch.from_numpy(_sparse_data().astype(dtype))
+    W_csr = make(cls, device).fit_transform(sp.csr_matrix(dense.numpy()))
+    for sparse in (dense.to_sparse_csr(), dense.to_sparse_coo(), dense.to_sparse_csc()):
+        np.testing.assert_array_equal(make(cls, device).fit_transform(sparse), W_csr)
     assert fingerprint(tensor) == before
 
 
