@@ -220,7 +220,8 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         score : float
             Minus the mean squared error of the held-out entries.
         """
-        return bicross_validation_score(self, X)
+        score = bicross_validation_score(self, X)
+        return float(check_finite_result(score, f"{type(self).__name__}.score"))
 
     @property
     def _n_features_out(self):

@@ -189,10 +189,11 @@ def check_data_range(X, dtype, whom):
 def check_finite_result(result, whom):
     """Raise a RuntimeError instead of returning NaN or infinity."""
     if not np.all(np.isfinite(result)):
+        dtype = np.asarray(result).dtype
         raise RuntimeError(
             f"{whom} produced non-finite values: the computation overflows the "
-            f"floating-point type ({np.asarray(result).dtype.name}). Rescale the input or "
-            "use float64."
+            f"floating-point type ({dtype.name}). Rescale the input"
+            + (" or use float64." if dtype == np.float32 else ".")
         )
     return result
 

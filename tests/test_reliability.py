@@ -484,6 +484,13 @@ def test_data_out_of_the_dtype_range_is_reported_not_returned_as_nonsense(
         model.transform(X)
 
 
+def test_svd_score_that_overflows_is_reported():
+    X = data()
+    model = make(TruncatedSVDTopics).fit(X)
+    with pytest.raises(RuntimeError, match=r"score produced non-finite values.*float64\)"):
+        model.score(X * 1e200)  # squared errors of order 1e400
+
+
 @pytest.mark.parametrize("device", [None, pytest.param("torch", marks=needs_torch)])
 @pytest.mark.parametrize("scale, dtype", [(1e30, np.float32), (1e-30, np.float32),
                                           (1e200, np.float64), (1e-200, np.float64)])
