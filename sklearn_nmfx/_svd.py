@@ -208,7 +208,6 @@ class TruncatedSVDTopics(FactorizationBase):
         W = _project(X, components, backend)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow: reported by the base
             explained_variance = np.var(W, axis=0)
-        with np.errstate(over="ignore", invalid="ignore"):
             if sp.issparse(X):
                 full_variance = mean_variance_axis(X, axis=0)[1].sum()
             else:
@@ -231,13 +230,13 @@ class TruncatedSVDTopics(FactorizationBase):
         try:
             if algorithm == "arpack":
                 _, S, Vt = arpack_svd(X, k, tol=self.tol, random_state=self.random_state)
-                return S, Vt
-            data = backend.data_matrix(X)
-            _, S, Vt = randomized_svd(
-                data, k, n_oversamples=int(self.n_oversamples), n_iter=int(self.n_iter),
-                random_state=self.random_state, B=backend,
-            )
-            S, Vt = backend.to_numpy(S), backend.to_numpy(Vt)
+            else:
+                data = backend.data_matrix(X)
+                _, S, Vt = randomized_svd(
+                    data, k, n_oversamples=int(self.n_oversamples), n_iter=int(self.n_iter),
+                    random_state=self.random_state, B=backend,
+                )
+                S, Vt = backend.to_numpy(S), backend.to_numpy(Vt)
         except (np.linalg.LinAlgError, RuntimeError) as exc:  # ARPACK, LAPACK, torch.linalg
             raise RuntimeError(
                 f"TruncatedSVDTopics: the {algorithm} SVD of X failed ({exc})."
