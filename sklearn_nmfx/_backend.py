@@ -460,7 +460,7 @@ class TorchBackend:
         if device.type not in ("cpu", "cuda", "mps"):
             try:  # xpu, hpu, privateuse1...: usable only where PyTorch can allocate there
                 torch.empty(1, device=device)
-            except (RuntimeError, AssertionError, ValueError) as exc:
+            except Exception as exc:  # RuntimeError, or ImportError of torch.hpu...
                 raise RuntimeError(
                     f"device={str(device)!r} was requested, but PyTorch cannot use it on "
                     f"this machine ({exc})."

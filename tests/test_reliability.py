@@ -595,6 +595,11 @@ def test_unavailable_devices(cls):
     for spec in ("meta", torch.device("meta")):
         with pytest.raises(ValueError, match="meta"):
             make(cls, spec).fit(data())
+    for spec in ("xpu", "hpu", "vulkan", "privateuseone"):  # devices of other builds
+        if spec == "xpu" and hasattr(torch, "xpu") and torch.xpu.is_available():
+            continue
+        with pytest.raises(RuntimeError, match=f"device='{spec}' was requested"):
+            make(cls, spec).fit(data())
 
 
 @pytest.mark.parametrize("cls", [MUNMF, SGDNMF, AutogradNMF, TruncatedSVDTopics])
