@@ -491,6 +491,25 @@ def test_svd_score_that_overflows_is_reported():
         model.score(X * 1e200)  # squared errors of order 1e400
 
 
+@pytest.mark.parametrize("cls, device", [case for case in NMF if case.values[0] is not AutogradNMF])
+@pytest.mark.parametrize("scale, dtype", [(1e-12, np.float32), (1e-20, np.float64),
+                                          (1e-100, np.float64)])
+def test_small_data_in_range_fit_as_well_as_unit_data(cls, device, scale, dtype):
+    """Within the accepted range, NMF of c * X is NMF of X scaled: no absolute
+    threshold (NNDSVD's eps, a float32 tiny in HALS) may zero the start or freeze
+    the updates of small data."""
+    X = data(12, 8, dtype=np.float64)
+
+    def relative_error(X_fit):  # default settings: fits run to convergence
+        model = cls(n_components=2, random_state=0, device=device).fit(X_fit)
+        W = model.transform(X_fit).astype(np.float64)
+        return np.linalg.norm(X_fit - W @ model.components_) / np.linalg.norm(X_fit)
+
+    unit = relative_error(X.astype(dtype))
+    small = relative_error((X * scale).astype(dtype))
+    assert small == pytest.approx(unit, rel=2e-2)  # NNDSVDa itself is not scale-free
+
+
 @pytest.mark.parametrize("device", [None, pytest.param("torch", marks=needs_torch)])
 @pytest.mark.parametrize("scale, dtype", [(1e30, np.float32), (1e-30, np.float32),
                                           (1e200, np.float64), (1e-200, np.float64)])

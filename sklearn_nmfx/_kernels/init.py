@@ -41,7 +41,9 @@ def initialize_factors(X, n_components, init, random_state, eps=1e-6):
         same ``random_state``.
     random_state : int, RandomState instance or None
     eps : float, default=1e-6
-        NNDSVD entries below ``eps`` are set to zero (then filled for 'a'/'ar').
+        NNDSVD entries below ``eps`` are set to zero (then filled for 'a'/'ar'); below
+        ``X.max()`` when X is smaller than ``eps`` (scikit-learn's absolute
+        threshold would zero the whole start there).
 
     Returns
     -------
@@ -80,6 +82,9 @@ def initialize_factors(X, n_components, init, random_state, eps=1e-6):
         lbd = np.sqrt(S[1:] * np.where(use_p, m_p, m_n))
         W[:, 1:] = lbd * np.nan_to_num(u)
         H[1:, :] = lbd[:, None] * np.nan_to_num(v)
+    # scikit-learn's absolute eps would zero the whole start of data below it
+    largest = float(X.max()) if X.size else 0.0
+    eps = min(eps, largest) if largest > 0 else eps
     W[W < eps] = 0
     H[H < eps] = 0
     if init == "nndsvda":

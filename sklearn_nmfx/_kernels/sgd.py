@@ -130,7 +130,7 @@ def hals_sweeps(F, XG, GtG, *, l1, l2, max_sweeps, tol, B, per_row=False, fixed=
     """
     xp = B.namespace()
     n_components = F.shape[1]
-    tiny = float(np.finfo(np.float32).tiny)
+    tiny = float(np.finfo(str(F.dtype).removeprefix("torch.")).tiny)  # of F's dtype
     if GtG.ndim == 2:
         diag = np.diag(B.to_numpy(GtG)).astype(np.float64) + l2
         inv_diag = [1.0 / d if d > tiny else 0.0 for d in diag]
