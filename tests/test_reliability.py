@@ -139,7 +139,7 @@ BAD_X = {
                                                       "b": [1.0, 2.0]}),
                                 ValueError, "could not convert string"),
     "np.matrix": (lambda: np.matrix(data()), TypeError, "np.matrix"),
-    "dict": (lambda: {"a": [1.0, 2.0]}, (TypeError, ValueError), "."),
+    "dict": (lambda: {"a": [1.0, 2.0]}, TypeError, "dict"),
     "inf": (lambda: np.where(data() > 1.0, np.inf, data()), ValueError, "infinity"),
     "sparse inf": (lambda: sp.csr_matrix(np.where(data() > 1.0, np.inf, data())),
                    ValueError, "infinity"),
