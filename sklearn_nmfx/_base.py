@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils import check_array
 
 from ._backend import resolve_backend
+from ._dask import is_dask_array
 from ._kernels.init import initialize_factors, resolve_init
 from ._masking import check_fixed_components, observed_entries, place_fixed_rows
 from ._scoring import bicross_validation_score
@@ -75,6 +76,15 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             raise ValueError(f"{whom} does not support missing values (mask must be None).")
         return X, None
 
+    def _fit_dask(self, X, mask, **fit_params):
+        """The fit of a dask array (``sklearn_nmfx._dask``), where a subclass has one."""
+        raise TypeError(
+            f"{type(self).__name__} does not take dask arrays: MUNMF and "
+            "TruncatedSVDTopics do; compute X into memory first (X.compute())."
+        )
+
+    _transform_dask = _fit_dask
+
     def _fit(self, X, fit_params, mask=None):
         """Validate, run the subclass's fit, then set every fitted attribute at once.
 
@@ -83,10 +93,13 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         validate_params(self)
         before = dict(self.__dict__)
         try:
-            X = self._validate_X(X, reset=True, method="fit")
-            backend = self._backend()
-            X, mask = self._observed(X, mask, "fit")
-            attributes, W = self._fit_validated(X, mask, backend, **fit_params)
+            if is_dask_array(X):  # checked and fitted block by block, never in memory
+                attributes, W = self._fit_dask(X, mask, **fit_params)
+            else:
+                X = self._validate_X(X, reset=True, method="fit")
+                backend = self._backend()
+                X, mask = self._observed(X, mask, "fit")
+                attributes, W = self._fit_validated(X, mask, backend, **fit_params)
             _check_finite_attributes(type(self).__name__, attributes)
             check_finite_result(W, f"{type(self).__name__}.fit_transform")
         except BaseException:
@@ -160,6 +173,8 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             Transformed data, of X's dtype (float32 stays float32).
         """
         check_is_fitted(self)
+        if is_dask_array(X):
+            return self._transform_dask(X, mask)
         X = self._validate_X(X, reset=False, method="transform")
         X, mask = self._observed(X, mask, "transform")
         W = self._transform_validated(X, mask, self._backend())
@@ -325,10 +340,12 @@ class NMFBase(FactorizationBase):
                 return np.shape(W)[1]
         return n_features
 
-    def _start(self, X, W, H, n_components, fixed_components=None):
+    def _start(self, X, W, H, n_components, fixed_components=None,
+               initialize=initialize_factors):
         """The start (W, H) in NumPy, from ``init`` and ``random_state`` as in
         scikit-learn, with the fixed rows of H put in; and the sorted indices of the
-        fixed components (None without)."""
+        fixed components (None without). ``initialize`` computes the non-custom
+        starts (for a dask X, W in row blocks)."""
         name = type(self).__name__
         n_samples, n_features = X.shape
         check_components_fit_in_memory(n_components, X.shape, X.dtype, f"{name}.fit")
@@ -348,7 +365,7 @@ class NMFBase(FactorizationBase):
                 "use them as initialization.",
                 RuntimeWarning,
             )
-        W, H = initialize_factors(X, n_components, init, self.random_state)
+        W, H = initialize(X, n_components, init, self.random_state)
         if fixed is not None:
             H = place_fixed_rows(H, fixed, rows)
         return W, H, fixed

@@ -238,7 +238,7 @@ class MUNMF(NMFBase):
         self.device = device
 
     # -- the work ---------------------------------------------------------------
-    def _start(self, X, W, H, n_components, fixed_components=None):
+    def _start(self, X, W, H, n_components, fixed_components=None, **kwargs):
         if resolve_init(self.init, n_components, *X.shape) == "nndsvd":
             warnings.warn(
                 "Multiplicative updates cannot update the zeros of an init='nndsvd' "
@@ -246,7 +246,7 @@ class MUNMF(NMFBase):
                 "init='nndsvdar'.",
                 UserWarning,
             )
-        return super()._start(X, W, H, n_components, fixed_components)
+        return super()._start(X, W, H, n_components, fixed_components, **kwargs)
 
     def _regularization(self, n_samples, n_features):
         return regularization(self.alpha_W, self.alpha_H, self.l1_ratio, n_samples, n_features)
@@ -260,40 +260,60 @@ class MUNMF(NMFBase):
         l1_W, l2_W, l1_H, l2_H = self._regularization(n_samples, n_features)
         data = backend.data_matrix(X, mask)
 
-        def report(n_iter, objective):
-            if self.verbose:
-                print(f"MUNMF iteration {n_iter:4d}: objective {objective:.6g}")
-
         W, Ht, n_iter, history, converged = multiplicative_update(
             data,
             backend.from_numpy(W0),
             backend.from_numpy(np.ascontiguousarray(H0.T)),
             beta=beta, l1_W=l1_W, l2_W=l2_W, l1_H=l1_H, l2_H=l2_H,
-            max_iter=int(self.max_iter), tol=self.tol, B=backend, callback=report,
+            max_iter=int(self.max_iter), tol=self.tol, B=backend, callback=self._report,
             fixed_columns=None if fixed is None else np.isin(np.arange(n_components), fixed),
         )
+        transform_scale = _transform_scale(X, mask, n_components)
+        W_final = self._solve_W(data, Ht, transform_scale, backend)
+        divergence = beta_divergence(
+            data, W_final, Ht, beta, backend, eps=floors(X.dtype, data.max_value)[1]
+        )
+        attributes = self._fitted_attributes(
+            backend.to_numpy(Ht), fixed, n_iter, history, converged,
+            backend.scalar(divergence), transform_scale,
+        )
+        return attributes, backend.to_numpy(W_final)
+
+    def _fitted_attributes(self, Ht, fixed, n_iter, history, converged, divergence,
+                           transform_scale):
+        """The fitted attributes from the end of the iterations (warns if not converged)."""
         if not converged and self.tol > 0:
             warnings.warn(
                 f"Maximum number of iterations {int(self.max_iter)} reached. Increase "
                 "it to improve convergence.",
                 ConvergenceWarning,
             )
-        components = np.ascontiguousarray(backend.to_numpy(Ht).T)
-        transform_scale = _transform_scale(X, mask, n_components)
-        W_final = self._solve_W(data, Ht, transform_scale, backend)
-        divergence = beta_divergence(
-            data, W_final, Ht, beta, backend, eps=floors(X.dtype, data.max_value)[1]
-        )
-        attributes = {
-            "components_": components,
-            "n_components_": int(n_components),
+        return {
+            "components_": np.ascontiguousarray(Ht.T),
+            "n_components_": int(Ht.shape[1]),
             "fixed_components_": fixed_indices(fixed),
             "n_iter_": int(n_iter),
-            "reconstruction_err_": error_from_divergence(backend.scalar(divergence)),
+            "reconstruction_err_": error_from_divergence(divergence),
             "loss_curve_": [objective for _, objective in history],
             "_transform_scale": transform_scale,
         }
-        return attributes, backend.to_numpy(W_final)
+
+    def _report(self, n_iter, objective):
+        if self.verbose:
+            print(f"MUNMF iteration {n_iter:4d}: objective {objective:.6g}")
+
+    # -- dask arrays (sklearn_nmfx._dask) ----------------------------------------
+    def _fit_dask(self, X, mask, W=None, H=None, fixed_components=None):
+        from ._dask import fit_munmf, refuse_mask
+
+        refuse_mask(mask, f"{type(self).__name__}.fit")
+        return fit_munmf(self, X, W, H, fixed_components)
+
+    def _transform_dask(self, X, mask):
+        from ._dask import refuse_mask, transform_rows
+
+        refuse_mask(mask, f"{type(self).__name__}.transform")
+        return transform_rows(self, X)
 
     def _solve_W(self, data, Ht, scale, backend):
         """W for fixed H, row by row (the rows do not depend on each other).
@@ -330,7 +350,12 @@ def _transform_scale(X, mask, n_components):
     each other.
     """
     n_observed = X.shape[0] * X.shape[1] if mask is None else int(mask.sum())
-    mean = float(X.sum()) / max(n_observed, 1)
+    return scale_from_sum(float(X.sum()), n_observed, n_components)
+
+
+def scale_from_sum(total, n_observed, n_components):
+    """``sqrt(mean / n_components)`` for the mean of X from its sum (1 if X is 0)."""
+    mean = total / max(n_observed, 1)
     return math.sqrt(mean / n_components) if mean > 0 else 1.0
 
 
@@ -341,7 +366,10 @@ def _check_zeros_for_beta(X, mask, beta):
     has_zeros = X.shape[0] * X.shape[1] > X.nnz if hasattr(X, "nnz") else False
     observed = values if mask is None else values[mask != 0]
     if has_zeros or np.any(observed == 0):
-        raise ValueError(
-            "When beta_loss <= 0 and X contains zeros, the solver may diverge. "
-            "Please add small values to X, or use a positive beta_loss."
-        )
+        raise ValueError(ZEROS_FOR_BETA_MESSAGE)
+
+
+ZEROS_FOR_BETA_MESSAGE = (
+    "When beta_loss <= 0 and X contains zeros, the solver may diverge. "
+    "Please add small values to X, or use a positive beta_loss."
+)

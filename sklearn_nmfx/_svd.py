@@ -250,6 +250,19 @@ class TruncatedSVDTopics(FactorizationBase):
     def _transform_validated(self, X, mask, backend):
         return _project(X, self.components_.astype(X.dtype, copy=False), backend)
 
+    # -- Dask arrays (sklearn_nmfx._dask) ----------------------------------------
+    def _fit_dask(self, X, mask):
+        from ._dask import fit_truncated_svd, refuse_mask
+
+        refuse_mask(mask, f"{type(self).__name__}.fit")
+        return fit_truncated_svd(self, X)
+
+    def _transform_dask(self, X, mask):
+        from ._dask import refuse_mask, transform_rows
+
+        refuse_mask(mask, f"{type(self).__name__}.transform")
+        return transform_rows(self, X)
+
 
 def _in_safe_range(X):
     """(X or X / scale, scale): X divided by its largest magnitude when that is too

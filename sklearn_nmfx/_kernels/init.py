@@ -50,53 +50,93 @@ def initialize_factors(X, n_components, init, random_state, eps=1e-6):
     W, H : ndarray
         Of X's dtype.
     """
-    n_samples, n_features = X.shape
     dtype = X.dtype
     if init == "random":
-        avg = np.sqrt(_mean(X) / n_components)
-        rng = check_random_state(random_state)
-        H = avg * rng.standard_normal(size=(n_components, n_features)).astype(dtype, copy=False)
-        W = avg * rng.standard_normal(size=(n_samples, n_components)).astype(dtype, copy=False)
-        np.abs(H, out=H)
-        np.abs(W, out=W)
-        return W.astype(dtype, copy=False), H.astype(dtype, copy=False)
+        return random_start(_mean(X), X.shape, n_components, dtype, random_state)
 
     U, S, V = randomized_svd(X, n_components, random_state=random_state)
-    W = np.zeros_like(U)
-    H = np.zeros_like(V)
-    # the leading singular pair of a non-negative matrix is non-negative
-    W[:, 0] = np.sqrt(S[0]) * np.abs(U[:, 0])
-    H[0, :] = np.sqrt(S[0]) * np.abs(V[0, :])
-    if n_components > 1:
-        # every other pair: keep the dominant one of its positive and negative parts
-        x, y = U[:, 1:], V[1:, :]
-        x_p, y_p = np.maximum(x, 0), np.maximum(y, 0)
-        x_n, y_n = np.maximum(-x, 0), np.maximum(-y, 0)
-        x_p_nrm, y_p_nrm = np.linalg.norm(x_p, axis=0), np.linalg.norm(y_p, axis=1)
-        x_n_nrm, y_n_nrm = np.linalg.norm(x_n, axis=0), np.linalg.norm(y_n, axis=1)
-        m_p, m_n = x_p_nrm * y_p_nrm, x_n_nrm * y_n_nrm
-        use_p = m_p > m_n
-        with np.errstate(invalid="ignore", divide="ignore"):
-            u = np.where(use_p, x_p / x_p_nrm, x_n / x_n_nrm)
-            v = np.where(use_p[:, None], y_p / y_p_nrm[:, None], y_n / y_n_nrm[:, None])
-        lbd = np.sqrt(S[1:] * np.where(use_p, m_p, m_n))
-        W[:, 1:] = lbd * np.nan_to_num(u)
-        H[1:, :] = lbd[:, None] * np.nan_to_num(v)
-    # scikit-learn's absolute eps would zero the whole start of data below it
-    largest = float(X.max()) if X.size else 0.0
-    eps = min(eps, largest) if largest > 0 else eps
-    W[W < eps] = 0
-    H[H < eps] = 0
-    if init == "nndsvda":
+    eps = nndsvd_threshold(eps, float(X.max()) if X.size else 0.0)
+    use_p, lbd = nndsvd_weights(S, split_norms(U), split_norms(V.T))
+    W = nndsvd_factor(U, S, use_p, lbd, split_norms(U), eps)
+    H = np.ascontiguousarray(nndsvd_factor(V.T, S, use_p, lbd, split_norms(V.T), eps).T)
+    if init != "nndsvd":
+        rng = check_random_state(random_state) if init == "nndsvdar" else None
         avg = _mean(X)
-        W[W == 0] = avg
-        H[H == 0] = avg
-    elif init == "nndsvdar":
-        rng = check_random_state(random_state)
-        avg = _mean(X)
-        W[W == 0] = abs(avg * rng.standard_normal(size=len(W[W == 0])) / 100)
-        H[H == 0] = abs(avg * rng.standard_normal(size=len(H[H == 0])) / 100)
+        fill_zeros(W, zero_fill(init, avg, np.count_nonzero(W == 0), rng))
+        fill_zeros(H, zero_fill(init, avg, np.count_nonzero(H == 0), rng))
     return W.astype(dtype, copy=False), H.astype(dtype, copy=False)
+
+
+def random_start(mean, shape, n_components, dtype, random_state):
+    """The 'random' start: ``sqrt(mean / n_components)`` times absolute standard normals
+    (H drawn first, then W), of ``dtype``."""
+    n_samples, n_features = shape
+    avg = np.sqrt(mean / n_components)
+    rng = check_random_state(random_state)
+    H = avg * rng.standard_normal(size=(n_components, n_features)).astype(dtype, copy=False)
+    W = avg * rng.standard_normal(size=(n_samples, n_components)).astype(dtype, copy=False)
+    np.abs(H, out=H)
+    np.abs(W, out=W)
+    return W.astype(dtype, copy=False), H.astype(dtype, copy=False)
+
+
+def nndsvd_threshold(eps, largest):
+    """The threshold below which NNDSVD entries become zero: ``eps``, or ``X.max()``
+    when that is smaller (scikit-learn's absolute eps would zero the whole start of
+    data below it)."""
+    return min(eps, largest) if largest > 0 else eps
+
+
+# NNDSVD (Boutsidis & Gallopoulos 2008) in pieces, so that a factor split in row
+# blocks (W on Dask) is built block by block: the column norms are sums over rows.
+def split_norms(U):
+    """Norms of the positive and of the negative parts of the columns 1: of U."""
+    x = U[:, 1:]
+    return np.linalg.norm(np.maximum(x, 0), axis=0), np.linalg.norm(np.maximum(-x, 0), axis=0)
+
+
+def nndsvd_weights(S, U_norms, V_norms):
+    """Which part (positive or negative) of each singular pair 1: to keep, and its weight.
+
+    The leading singular pair of a non-negative matrix is non-negative; of every
+    other pair keep the dominant one of its positive and negative parts.
+    """
+    (x_p_nrm, x_n_nrm), (y_p_nrm, y_n_nrm) = U_norms, V_norms
+    m_p, m_n = x_p_nrm * y_p_nrm, x_n_nrm * y_n_nrm
+    use_p = m_p > m_n
+    return use_p, np.sqrt(S[1:] * np.where(use_p, m_p, m_n))
+
+
+def nndsvd_factor(U, S, use_p, lbd, norms, eps):
+    """The NNDSVD factor from singular vectors ``U`` (columns): W from U, H.T from V.T.
+
+    ``norms`` are ``split_norms`` of the whole of U (U may be a block of its rows).
+    Entries below ``eps`` are set to zero.
+    """
+    F = np.zeros_like(U)
+    F[:, 0] = np.sqrt(S[0]) * np.abs(U[:, 0])
+    if U.shape[1] > 1:
+        x = U[:, 1:]
+        p_nrm, n_nrm = norms
+        with np.errstate(invalid="ignore", divide="ignore"):
+            u = np.where(use_p, np.maximum(x, 0) / p_nrm, np.maximum(-x, 0) / n_nrm)
+        F[:, 1:] = lbd * np.nan_to_num(u)
+    F[F < eps] = 0
+    return F
+
+
+def zero_fill(init, avg, n_zeros, rng):
+    """What the zeros of an NNDSVD factor become: the mean of X ('nndsvda') or small
+    random values ('nndsvdar', drawn from ``rng`` in the order of the zeros)."""
+    if init == "nndsvda":
+        return avg
+    return abs(avg * rng.standard_normal(size=n_zeros) / 100)
+
+
+def fill_zeros(F, values):
+    """Set the zeros of F (in place) to ``values`` (a scalar or one per zero, row-major)."""
+    F[F == 0] = values
+    return F
 
 
 def uniform_rows(n_rows, n_components, scale, dtype):

@@ -174,6 +174,15 @@ def beta_numerator_denominator(data, F, G, beta, eps, B):
 def beta_step(data, F, G, beta, l1, l2, floor, eps, B):
     """One MU step of the rows F for any beta divergence."""
     num, den = beta_numerator_denominator(data, F, G, beta, eps, B)
+    return beta_ratio_step(F, num, den, beta, l1, l2, floor, B)
+
+
+def beta_ratio_step(F, num, den, beta, l1, l2, floor, B):
+    """The MU step of the rows F from the numerator and denominator of its ratio.
+
+    Both are sums over the rows of the other factor, so they can be summed over
+    blocks of X computed apart (the H update on Dask).
+    """
     if l2:
         den = den + l2 * F
     if l1:
