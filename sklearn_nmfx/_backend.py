@@ -277,10 +277,14 @@ class NumpyBackend:
     def is_sparse(self, X):
         return sp.issparse(X)
 
-    def data_matrix(self, X, mask=None):
-        """Wrap validated X (ndarray or scipy sparse, non-negative, NaN set to 0)."""
+    def data_matrix(self, X, mask=None, *, transpose=True):
+        """Wrap validated X (ndarray or scipy sparse, non-negative, NaN set to 0).
+
+        With ``transpose=False`` a sparse X gets no CSR copy of X.T (``.T`` is then
+        unusable): for the kernels that only multiply by X, where memory counts.
+        """
         if sp.issparse(X):
-            X_csr, Xt_csr = _csr_pair(X)
+            X_csr, Xt_csr = _csr_pair(X) if transpose else (X.tocsr(), None)
             vals = X_csr.data
             return DataMatrix(
                 self, X_csr, Xt_csr,

@@ -27,6 +27,7 @@ type's module.
 
 import math
 import operator
+import os
 import sys
 import uuid
 
@@ -221,13 +222,26 @@ def _map(func, xs, *per_block, nout=None, **shared):
     return [task(*args, **shared) for args in zip(xs, *per_block)]
 
 
+def _keep(dask, tasks):
+    """Compute Delayed values and leave them where they are: futures on the workers
+    with a distributed client, values in this process with the threaded scheduler."""
+    client = _client()
+    if client is None:
+        return list(dask.compute(*tasks))
+    return client.compute(list(tasks))
+
+
+def _result(value):
+    return value.result() if hasattr(value, "result") else value
+
+
 def _pass(dask, steps):
-    """Run block tasks that return ``(rows, share)``: the rows stay on the workers
-    (persisted), the shares are summed and brought to the client."""
+    """Run block tasks that return ``(rows, share)``: the rows stay on the workers,
+    the shares are summed there and brought to the client."""
     rows = [step[0] for step in steps]
     total = _tree_sum(step[1] for step in steps)
-    *rows, total = dask.persist(*rows, total)
-    return rows, total.compute()
+    *rows, total = _keep(dask, [*rows, total])
+    return rows, _result(total)
 
 
 def _sum(parts):
@@ -248,7 +262,10 @@ def _scattered(arrays):
 
 
 def _as_dask_array(da, blocks, rows, n_columns, dtype):
-    return da.concatenate([da.from_delayed(b, shape=(n, n_columns), dtype=dtype)
+    """Row blocks (futures, arrays or Delayed) as one dask array."""
+    from dask import delayed
+
+    return da.concatenate([da.from_delayed(delayed(b), shape=(n, n_columns), dtype=dtype)
                            for b, n in zip(blocks, rows)])
 
 
@@ -265,17 +282,48 @@ def _matmul(Q_b, A):
     return Q_b @ A
 
 
-class _RowBlocks:
-    """X in row blocks with the products a randomized SVD needs."""
+def _nbytes(X, stats, dtype):
+    if sp.issparse(X._meta) or hasattr(X._meta, "tocsr"):
+        return stats["nnz"] * (dtype.itemsize + 4) + 4 * (X.shape[0] + X.numblocks[0])
+    return X.shape[0] * X.shape[1] * dtype.itemsize
 
-    def __init__(self, dask, da, xs, rows, n_features, dtype):
-        self.dask, self.da, self.xs, self.rows = dask, da, xs, rows
-        self.n_features, self.dtype = n_features, dtype
+
+def _fits_in_memory(client, nbytes, share=0.5):
+    """Whether ``nbytes`` is less than ``share`` of the workers' memory limits (of the
+    memory available to this process, without a distributed client)."""
+    if client is None:
+        try:
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+            return False
+        return nbytes < share * available
+    limits = [w.get("memory_limit") or 0 for w in client.scheduler_info()["workers"].values()]
+    return 0 in limits or nbytes < share * sum(limits)
+
+
+class _RowBlocks:
+    """X in row blocks, its sums and counts, and the products a randomized SVD needs.
+
+    The blocks (converted to ``dtype``, CSR) are kept on the workers (in this
+    process with the threaded scheduler) when X takes less than half of their
+    memory; otherwise every pass computes them from X's graph again (reads them
+    again, for X read from files), so that a worker holds a few blocks at a time.
+    """
+
+    def __init__(self, dask, da, X, dtype, whom, non_negative):
+        self.dask, self.da, self.rows = dask, da, X.chunks[0]
+        self.n_features, self.dtype = X.shape[1], dtype
+        self.xs = list(X.to_delayed().ravel())
+        self.stats = _sum(_map(_block_stats, self.xs, dtype=dtype))
+        _check_stats(self.stats, whom, non_negative)
+        self.kept = _fits_in_memory(_client(), _nbytes(X, self.stats, dtype))
+        if self.kept:
+            self.xs = _keep(dask, _map(_block, self.xs, dtype=dtype))
 
     def times(self, Q):
-        """``X @ Q`` for a small Q: row blocks, persisted (with Q's column count)."""
+        """``X @ Q`` for a small Q: row blocks, kept (with Q's column count)."""
         blocks = _map(_times, self.xs, Q=_shared(Q), dtype=self.dtype)
-        return list(self.dask.persist(*blocks)), Q.shape[1]
+        return _keep(self.dask, blocks), Q.shape[1]
 
     def transposed_times(self, Y_blocks):
         """``X.T @ Y`` for Y in row blocks: a NumPy array."""
@@ -285,12 +333,13 @@ class _RowBlocks:
         """Thin QR of a tall matrix in row blocks (dask's TSQR): (Q blocks, R)."""
         Y_blocks, n_columns = Y
         Y = _as_dask_array(self.da, Y_blocks, self.rows, n_columns, self.dtype)
-        Q, R = self.dask.persist(*self.da.linalg.qr(Y))
-        return list(Q.to_delayed(optimize_graph=False).ravel()), R.compute()
+        Q, R = self.da.linalg.qr(Y)
+        *Q, R = _keep(self.dask, [*Q.to_delayed().ravel(), R.to_delayed().ravel()[0]])
+        return Q, _result(R)
 
     def rows_times(self, blocks, A):
-        """``Y @ A`` for Y in row blocks and a small A: row blocks, persisted."""
-        return list(self.dask.persist(*_map(_matmul, blocks, A=_shared(A))))
+        """``Y @ A`` for Y in row blocks and a small A: row blocks, kept."""
+        return _keep(self.dask, _map(_matmul, blocks, A=_shared(A)))
 
 
 def _small_qr(A):
@@ -364,8 +413,8 @@ def _nndsvd_start(X, n_components, init, random_state, mean, eps=1e-6):
         values = zero_fill(init, mean, sum(counts), rng)
         fills = [values] * len(U_rows) if init == "nndsvda" else _split(values, counts)
         fill_zeros(H, zero_fill(init, mean, np.count_nonzero(H == 0), rng))
-    W_rows = X.dask.persist(*_map(_nndsvd_block, U_rows, fills, dtype=X.dtype, **factor))
-    return list(W_rows), H.astype(X.dtype, copy=False)
+    W_rows = _keep(X.dask, _map(_nndsvd_block, U_rows, fills, dtype=X.dtype, **factor))
+    return W_rows, H.astype(X.dtype, copy=False)
 
 
 def _start(estimator, X, stats, W, H, n_components):
@@ -410,15 +459,20 @@ def _beta_block(X_b, W_b, Ht, dtype, beta, l1, l2, floor, eps):
     the numerator and denominator of the H update, and of the change."""
     B = NumpyBackend()
     xp = B.namespace()
-    data = B.data_matrix(_block(X_b, dtype))
+    data = _data(X_b, dtype, beta)
     W = beta_step(data, W_b, Ht, beta, l1, l2, floor, eps, B)
     num, den = beta_numerator_denominator(data.T, Ht, W, beta, eps, B)
     return W, {"num": num, "den": den, "change": float(_l1_change(W, W_b, xp))}
 
 
+def _data(X_b, dtype, beta):
+    """A block as a DataMatrix; without X.T for the Frobenius loss (less memory)."""
+    return NumpyBackend().data_matrix(_block(X_b, dtype), transpose=beta != 2)
+
+
 def _objective_block(X_b, W_b, Ht, dtype, beta, l1, l2, eps):
     B = NumpyBackend()
-    data = B.data_matrix(_block(X_b, dtype))
+    data = _data(X_b, dtype, beta)
     return {
         "divergence": float(beta_divergence(data, W_b, Ht, beta, B, eps=eps)),
         "penalty": float(penalty(W_b, None, l1, l2, 0.0, 0.0, B.namespace())),
@@ -428,7 +482,7 @@ def _objective_block(X_b, W_b, Ht, dtype, beta, l1, l2, eps):
 def _final_block(X_b, Ht, solver, scale, dtype, beta, eps):
     """W_b for the final H, solved as ``transform`` solves it, and its divergence."""
     B = NumpyBackend()
-    data = B.data_matrix(_block(X_b, dtype))
+    data = _data(X_b, dtype, beta)
     W = solver._solve_W(data, Ht, scale, B)
     return W, {"divergence": float(beta_divergence(data, W, Ht, beta, B, eps=eps))}
 
@@ -442,10 +496,8 @@ def fit_munmf(estimator, X, W=None, H=None):
     _check_device(estimator, whom)
     X, dtype = check_dask_X(estimator, X, reset=True, whom=whom)
     n_samples, n_features = X.shape
-    blocks = _RowBlocks(dask, da, list(X.to_delayed().ravel()), X.chunks[0], n_features, dtype)
-    xs = blocks.xs
-    stats = _sum(_map(_block_stats, xs, dtype=dtype))
-    _check_stats(stats, whom, non_negative=True)
+    blocks = _RowBlocks(dask, da, X, dtype, whom, non_negative=True)
+    xs, stats = blocks.xs, blocks.stats
     n_components = estimator._resolved_n_components(n_features, W, H)
     beta = beta_from_loss(estimator.beta_loss)
     if beta <= 0 and stats["n_zeros"]:
@@ -515,8 +567,8 @@ def fit_munmf(estimator, X, W=None, H=None):
     return attributes, _as_dask_array(da, W_rows, X.chunks[0], n_components, dtype)
 
 
-def _transform_block(X_b, estimator, dtype, whom, non_negative):
-    X_b = _check_block(X_b, dtype, whom, non_negative)
+def _transform_block(X_b, estimator, block_dtype, whom, non_negative):
+    X_b = _check_block(X_b, block_dtype, whom, non_negative)
     return estimator._transform_validated(X_b, None, NumpyBackend())
 
 
@@ -528,7 +580,7 @@ def transform_rows(estimator, X):
     X, dtype = check_dask_X(estimator, X, reset=False, whom=whom)
     n_components = estimator.components_.shape[0]
     return X.map_blocks(
-        _transform_block, estimator=estimator, dtype=dtype, whom=whom,
+        _transform_block, estimator=estimator, block_dtype=dtype, whom=whom,
         non_negative=estimator._non_negative,
         chunks=(X.chunks[0], (n_components,)), meta=np.empty((0, 0), dtype=dtype),
     )
@@ -554,9 +606,8 @@ def fit_truncated_svd(estimator, X):
     X, dtype = check_dask_X(estimator, X, reset=True, whom=whom)
     estimator._check_n_components(X)
     n_samples, n_features = X.shape
-    blocks = _RowBlocks(dask, da, list(X.to_delayed().ravel()), X.chunks[0], n_features, dtype)
-    stats = _sum(_map(_block_stats, blocks.xs, dtype=dtype))
-    _check_stats(stats, whom, non_negative=False)
+    blocks = _RowBlocks(dask, da, X, dtype, whom, non_negative=False)
+    stats = blocks.stats
     k = int(estimator.n_components)
     _, S, Vt = randomized_svd_rows(blocks, k, n_oversamples=int(estimator.n_oversamples),
                                    n_iter=int(estimator.n_iter),
