@@ -63,7 +63,8 @@ def main():
     memory = MUNMF(args.n_components, random_state=0).fit(X)
     memory_s = time.perf_counter() - start
     with LocalCluster(n_workers=args.workers, threads_per_worker=1,
-                      processes=args.processes) as cluster, Client(cluster):
+                      processes=args.processes, dashboard_address=":0") as cluster, \
+            Client(cluster):
         X_dask = da.from_array(X, chunks=(-(-X.shape[0] // args.chunks), X.shape[1]),
                                asarray=False)
         start = time.perf_counter()

@@ -44,7 +44,7 @@ X = vectorizer.fit_transform(documents)
 vocabulary = vectorizer.get_feature_names_out()
 
 cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                       dashboard_address=None)
+                       dashboard_address=":0")
 client = Client(cluster)
 
 # %%

@@ -25,6 +25,7 @@ dask is imported only once a dask array is passed: ``is_dask_array`` looks at th
 type's module.
 """
 
+import functools
 import math
 import operator
 import os
@@ -171,6 +172,12 @@ def _check_device(estimator, whom):
 
 
 # -- blocks, sums and passes -----------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _numpy_backend():
+    """One NumpyBackend per process: it reads the thread limits once."""
+    return NumpyBackend()
+
+
 _COMBINE = {"max": max}
 
 
@@ -438,7 +445,7 @@ def _start(estimator, X, stats, W, H, n_components):
 def _frobenius_block(X_b, W_b, Ht, HtHt, dtype, l1, l2, n_repeats, floor):
     """The fast MU update of the rows W_b, and the block's share of the H update
     (``X_b.T @ W_b``, ``W_b.T @ W_b``), of the objective and of the change."""
-    B = NumpyBackend()
+    B = _numpy_backend()
     xp = B.namespace()
     X_b = _block(X_b, dtype)
     XHt = X_b @ Ht
@@ -457,7 +464,7 @@ def _frobenius_block(X_b, W_b, Ht, HtHt, dtype, l1, l2, n_repeats, floor):
 def _beta_block(X_b, W_b, Ht, dtype, beta, l1, l2, floor, eps):
     """The MU update of the rows W_b for a beta divergence, and the block's share of
     the numerator and denominator of the H update, and of the change."""
-    B = NumpyBackend()
+    B = _numpy_backend()
     xp = B.namespace()
     data = _data(X_b, dtype, beta)
     W = beta_step(data, W_b, Ht, beta, l1, l2, floor, eps, B)
@@ -467,11 +474,11 @@ def _beta_block(X_b, W_b, Ht, dtype, beta, l1, l2, floor, eps):
 
 def _data(X_b, dtype, beta):
     """A block as a DataMatrix; without X.T for the Frobenius loss (less memory)."""
-    return NumpyBackend().data_matrix(_block(X_b, dtype), transpose=beta != 2)
+    return _numpy_backend().data_matrix(_block(X_b, dtype), transpose=beta != 2)
 
 
 def _objective_block(X_b, W_b, Ht, dtype, beta, l1, l2, eps):
-    B = NumpyBackend()
+    B = _numpy_backend()
     data = _data(X_b, dtype, beta)
     return {
         "divergence": float(beta_divergence(data, W_b, Ht, beta, B, eps=eps)),
@@ -481,7 +488,7 @@ def _objective_block(X_b, W_b, Ht, dtype, beta, l1, l2, eps):
 
 def _final_block(X_b, Ht, solver, scale, dtype, beta, eps):
     """W_b for the final H, solved as ``transform`` solves it, and its divergence."""
-    B = NumpyBackend()
+    B = _numpy_backend()
     data = _data(X_b, dtype, beta)
     W = solver._solve_W(data, Ht, scale, B)
     return W, {"divergence": float(beta_divergence(data, W, Ht, beta, B, eps=eps))}
@@ -505,7 +512,7 @@ def fit_munmf(estimator, X, W=None, H=None):
     W_rows, H0 = _start(estimator, blocks, stats, W, H, n_components)
     Ht = np.ascontiguousarray(H0.T)
 
-    B = NumpyBackend()
+    B = _numpy_backend()
     xp = B.namespace()
     l1_W, l2_W, l1_H, l2_H = estimator._regularization(n_samples, n_features)
     floor, eps = floors(dtype, stats["max"])
@@ -569,7 +576,7 @@ def fit_munmf(estimator, X, W=None, H=None):
 
 def _transform_block(X_b, estimator, block_dtype, whom, non_negative):
     X_b = _check_block(X_b, block_dtype, whom, non_negative)
-    return estimator._transform_validated(X_b, None, NumpyBackend())
+    return estimator._transform_validated(X_b, None, _numpy_backend())
 
 
 def transform_rows(estimator, X):

@@ -23,7 +23,7 @@ distributed = pytest.importorskip("distributed")
 def cluster():
     """Two single-threaded workers in this process."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  dashboard_address=None) as cluster:
+                                  dashboard_address=":0") as cluster:
         yield cluster
 
 
@@ -210,7 +210,7 @@ def test_larger_than_worker_memory_with_worker_processes():
         meta=sp.csr_matrix((0, 0)),
     )
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  memory_limit=memory_limit, dashboard_address=None) as cluster, \
+                                  memory_limit=memory_limit, dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         pids = client.run(lambda: __import__("os").getpid())
         model = MUNMF(4, init="random", random_state=0, max_iter=2)
