@@ -142,6 +142,24 @@ def test_seed_corpus_on_a_local_cluster(seed_corpus, client):
     assert {tuple(t) for t in top[0]} == {tuple(t) for t in top[1]}
 
 
+def test_grid_search_on_the_cluster_through_joblib(client):
+    joblib = pytest.importorskip("joblib")
+    from sklearn.model_selection import GridSearchCV
+
+    X = low_rank_data(40, 15, rank=3)
+    search = GridSearchCV(MUNMF(random_state=0, max_iter=30), {"n_components": [1, 3]}, cv=2)
+    with warnings.catch_warnings(), joblib.parallel_backend("dask"):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        local = GridSearchCV(MUNMF(random_state=0, max_iter=30), {"n_components": [1, 3]},
+                             cv=2).fit(X)
+    np.testing.assert_allclose(search.cv_results_["mean_test_score"],
+                               local.cv_results_["mean_test_score"], rtol=1e-12)
+    assert search.best_params_ == {"n_components": 3}
+
+
 def test_truncated_svd_on_dask(client):
     # rank 5 plus noise, in CSR chunks: a spectral gap, so randomized SVD is exact
     X = sp.csr_matrix(low_rank_data(300, 80, rank=5, noise=0.01))
