@@ -93,6 +93,45 @@ def test_beta_losses_on_dask(beta_loss, sparse):
     np.testing.assert_allclose(model.loss_curve_, memory.loss_curve_, rtol=1e-9)
 
 
+@pytest.mark.parametrize("use_client", [False, True])
+def test_blocks_read_at_every_pass_give_the_same_fit(use_client, cluster, monkeypatch):
+    """X too large to keep: every pass computes its blocks again from X's graph."""
+    import sklearn_nmfx._dask as dask_module
+
+    X = _sparse_low_rank(60, 20)
+    calls = _BLOCK_CALLS
+    calls.clear()
+    X_dask = _dask(X, 4).map_blocks(_counted_block, dtype=X.dtype, meta=sp.csr_matrix((0, 0)))
+    kept = MUNMF(3, random_state=0, max_iter=20).fit(X_dask)
+    n_kept = len(calls)
+    monkeypatch.setattr(dask_module, "_fits_in_memory", lambda client, nbytes: False)
+    calls.clear()
+    with distributed.Client(cluster) if use_client else _no_client():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            read = MUNMF(3, random_state=0, max_iter=20).fit(X_dask)
+    assert n_kept <= 2 * 4 and len(calls) > 20 * 4  # every iteration reads X again
+    np.testing.assert_allclose(read.components_, kept.components_, rtol=1e-12, atol=1e-14)
+    assert read.reconstruction_err_ == pytest.approx(kept.reconstruction_err_, rel=1e-12)
+
+
+_BLOCK_CALLS = []
+
+
+def _counted_block(X_b):
+    """A block of X, counted (module level: workers in this process share the list)."""
+    _BLOCK_CALLS.append(1)
+    return X_b
+
+
+class _no_client:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
 def test_itakura_saito_needs_positive_dask_x():
     X = low_rank_data(30, 12)
     X[0, 0] = 0
