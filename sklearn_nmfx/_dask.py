@@ -44,7 +44,6 @@ from ._kernels.init import (
     nndsvd_factor,
     nndsvd_weights,
     random_start,
-    resolve_init,
     split_norms,
     zero_fill,
 )
@@ -160,6 +159,15 @@ def _check_stats(stats, whom, non_negative):
         raise ValueError(
             f"Negative values in data passed to {whom}: {stats['n_negative']} negative "
             "entries. Non-negative matrix factorization needs X >= 0."
+        )
+
+
+def refuse_mask(mask, whom):
+    """Missing values are for in-memory X: a ``mask`` with a dask X is an error."""
+    if mask is not None:
+        raise ValueError(
+            f"{whom} takes a mask of observed entries with in-memory X only, not with "
+            "a dask array."
         )
 
 
@@ -317,6 +325,10 @@ class _RowBlocks:
     again, for X read from files), so that a worker holds a few blocks at a time.
     """
 
+    @property
+    def shape(self):
+        return (sum(self.rows), self.n_features)
+
     def __init__(self, dask, da, X, dtype, whom, non_negative):
         self.dask, self.da, self.rows = dask, da, X.chunks[0]
         self.n_features, self.dtype = X.shape[1], dtype
@@ -424,22 +436,24 @@ def _nndsvd_start(X, n_components, init, random_state, mean, eps=1e-6):
     return W_rows, H.astype(X.dtype, copy=False)
 
 
-def _start(estimator, X, stats, W, H, n_components):
-    """The start of the fit: W in row blocks, H in NumPy, as the in-memory start."""
-    from ._mu import _warn_if_nndsvd
+def _initialize(X, n_components, init, random_state, *, stats):
+    """``initialize_factors`` for X in row blocks: W in row blocks (NNDSVD) or in
+    NumPy ('random'), H in NumPy."""
+    n_samples, n_features = X.shape
+    mean = stats["total"] / (n_samples * n_features)
+    if init == "random":
+        return random_start(mean, X.shape, n_components, X.dtype, random_state)
+    return _nndsvd_start(X, n_components, init, random_state, mean)
 
-    n_samples = sum(X.rows)
-    shape = (n_samples, X.n_features)
-    init = resolve_init(estimator.init, n_components, *shape)
-    _warn_if_nndsvd(init)
-    custom = estimator._custom_start(shape, X.dtype, W, H, n_components)
-    mean = stats["total"] / (n_samples * X.n_features) if stats["nnz"] else 0.0
-    if custom is None and init != "random":
-        return _nndsvd_start(X, n_components, init, estimator.random_state, mean)
-    if custom is None:
-        custom = random_start(mean, shape, n_components, X.dtype, estimator.random_state)
-    W0, H0 = custom
-    return _scattered(_split(W0, X.rows)), H0
+
+def _start(estimator, X, stats, W, H, n_components, fixed_components):
+    """The start of the fit as in memory (``estimator._start``): W in row blocks, H
+    in NumPy, the fixed components."""
+    W0, H0, fixed = estimator._start(X, W, H, n_components, fixed_components,
+                                     initialize=functools.partial(_initialize, stats=stats))
+    if isinstance(W0, np.ndarray):  # drawn or given in the client
+        W0 = _scattered(_split(W0, X.rows))
+    return W0, H0, fixed
 
 
 def _frobenius_block(X_b, W_b, Ht, HtHt, dtype, l1, l2, n_repeats, floor):
@@ -494,7 +508,7 @@ def _final_block(X_b, Ht, solver, scale, dtype, beta, eps):
     return W, {"divergence": float(beta_divergence(data, W, Ht, beta, B, eps=eps))}
 
 
-def fit_munmf(estimator, X, W=None, H=None):
+def fit_munmf(estimator, X, W=None, H=None, fixed_components=None):
     """``MUNMF._fit_validated`` for a dask X: (fitted attributes, W as a dask array)."""
     from ._mu import ZEROS_FOR_BETA_MESSAGE, scale_from_sum
 
@@ -505,12 +519,13 @@ def fit_munmf(estimator, X, W=None, H=None):
     n_samples, n_features = X.shape
     blocks = _RowBlocks(dask, da, X, dtype, whom, non_negative=True)
     xs, stats = blocks.xs, blocks.stats
-    n_components = estimator._resolved_n_components(n_features, W, H)
+    n_components = estimator._resolved_n_components(n_features, W, H, fixed_components)
     beta = beta_from_loss(estimator.beta_loss)
     if beta <= 0 and stats["n_zeros"]:
         raise ValueError(ZEROS_FOR_BETA_MESSAGE)
-    W_rows, H0 = _start(estimator, blocks, stats, W, H, n_components)
+    W_rows, H0, fixed = _start(estimator, blocks, stats, W, H, n_components, fixed_components)
     Ht = np.ascontiguousarray(H0.T)
+    fixed_columns = None if fixed is None else np.isin(np.arange(n_components), fixed)
 
     B = _numpy_backend()
     xp = B.namespace()
@@ -545,12 +560,14 @@ def fit_munmf(estimator, X, W=None, H=None):
                 value = (0.5 * stats["squared_norm"] + sums["divergence"] + sums["penalty"]
                          + _penalty_H(Ht))
             Ht_new = frobenius_update(Ht, sums["XtW"], sums["WtW"], l1_H, l2_H, repeats_H,
-                                      floor, B)
+                                      floor, B, fixed=fixed_columns)
         else:
             steps = _map(_beta_block, xs, W_rows, nout=2, Ht=_shared(Ht), dtype=dtype,
                          beta=beta, l1=l1_W, l2=l2_W, floor=floor, eps=eps)
             W_rows, sums = _pass(dask, steps)
             Ht_new = beta_ratio_step(Ht, sums["num"], sums["den"], beta, l1_H, l2_H, floor, B)
+        if fixed_columns is not None:  # as in memory: the fixed columns bit for bit
+            Ht_new = np.where(fixed_columns[None, :], Ht, Ht_new)
         change = sums["change"] + float(_l1_change(Ht_new, Ht, xp))
         Ht = Ht_new
         if first_change is None:
@@ -569,7 +586,7 @@ def fit_munmf(estimator, X, W=None, H=None):
     steps = _map(_final_block, xs, nout=2, Ht=_shared(Ht), solver=clone(estimator),
                  scale=scale, dtype=dtype, beta=beta, eps=eps)
     W_rows, sums = _pass(dask, steps)
-    attributes = estimator._fitted_attributes(Ht, n_iter, history, converged,
+    attributes = estimator._fitted_attributes(Ht, fixed, n_iter, history, converged,
                                               sums["divergence"], scale)
     return attributes, _as_dask_array(da, W_rows, X.chunks[0], n_components, dtype)
 

@@ -132,6 +132,30 @@ class _no_client:
         return False
 
 
+@pytest.mark.parametrize("beta_loss", ["frobenius", "kullback-leibler"])
+def test_fixed_components_on_dask(beta_loss):
+    X = low_rank_data(60, 25, noise=0.05)
+    H0 = np.random.RandomState(5).rand(2, 25)
+    params = dict(n_components=4, beta_loss=beta_loss, random_state=0, max_iter=60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        memory = MUNMF(**params).fit(X, H=H0, fixed_components=[3, 1])
+        model = MUNMF(**params).fit(_dask(X, 6), H=H0, fixed_components=[3, 1])
+    np.testing.assert_array_equal(model.fixed_components_, [1, 3])
+    assert model.components_[[3, 1]].tobytes() == H0.tobytes()
+    assert _matched_topics(memory.components_, model.components_).min() > 0.999
+    assert model.reconstruction_err_ == pytest.approx(memory.reconstruction_err_, rel=1e-3)
+
+
+def test_mask_needs_in_memory_x():
+    X = low_rank_data(20, 8)
+    with pytest.raises(ValueError, match="mask.*in-memory"):
+        MUNMF(2).fit(_dask(X, 2), mask=np.ones_like(X, dtype=bool))
+    model = MUNMF(2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="mask.*in-memory"):
+        model.transform(_dask(X, 2), mask=np.ones_like(X, dtype=bool))
+
+
 def test_itakura_saito_needs_positive_dask_x():
     X = low_rank_data(30, 12)
     X[0, 0] = 0
