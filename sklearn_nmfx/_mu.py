@@ -152,6 +152,11 @@ class MUNMF(NMFBase):
     depend on the other rows; ``fit_transform(X)`` returns exactly
     ``fit(X).transform(X)``.
 
+    X may be a ``dask.array.Array`` chunked by rows (extra ``[dask]``): each
+    iteration is then one pass over its row blocks, W stays in row blocks on the
+    workers, and ``transform`` and ``fit_transform`` return dask arrays; see the
+    user guide's "Scaling out".
+
     References
     ----------
     Lee, D. D. & Seung, H. S. (2001). Algorithms for non-negative matrix

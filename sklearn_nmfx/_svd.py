@@ -112,6 +112,10 @@ class TruncatedSVDTopics(FactorizationBase):
     ``fit_transform(X)`` returns exactly ``fit(X).transform(X)``, that is
     ``X @ components_.T``; with an exact SVD this equals ``U * S``.
 
+    X may be a ``dask.array.Array`` chunked by rows (extra ``[dask]``): ``fit``
+    then runs the randomized solver over its row blocks, and ``transform`` returns
+    a dask array; see the user guide's "Scaling out".
+
     References
     ----------
     Halko, N., Martinsson, P. G. & Tropp, J. A. (2011). Finding structure with
