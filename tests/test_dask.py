@@ -163,14 +163,17 @@ def test_itakura_saito_needs_positive_dask_x():
         MUNMF(2, beta_loss="itakura-saito").fit(_dask(X, 3))
 
 
-def test_custom_start_and_float32_on_dask():
+def test_custom_start_and_float32_on_dask(capsys):
     X = low_rank_data(50, 20, dtype=np.float32)
     W0, H0 = MUNMF(3, init="random", random_state=1).fit(X).transform(X), None
     H0 = np.random.RandomState(0).rand(3, 20).astype(np.float32)
     W0 = W0 + 0.1
     memory = MUNMF(3, init="custom", max_iter=50).fit(X, W=W0, H=H0)
-    model = MUNMF(3, init="custom", max_iter=50)
+    model = MUNMF(3, init="custom", max_iter=50, verbose=1)
+    capsys.readouterr()
     W = model.fit_transform(_dask(X, 5, n_column_chunks=2), W=W0, H=H0)
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == len(model.loss_curve_) and "iteration   50" in printed[-1]
     assert model.components_.dtype == np.float32 and W.dtype == np.float32
     assert W.compute().dtype == np.float32
     assert model.reconstruction_err_ == pytest.approx(memory.reconstruction_err_, rel=1e-3)
