@@ -42,6 +42,7 @@ from ._backend import NumpyBackend, _squared_norm, resolve_backend
 from ._kernels.init import (
     fill_zeros,
     nndsvd_factor,
+    nndsvd_threshold,
     nndsvd_weights,
     random_start,
     split_norms,
@@ -59,7 +60,7 @@ from ._kernels.mu import (
     inner_repeats,
 )
 from ._kernels.svd import flip_signs
-from ._validation import check_non_negative_data, validate_data
+from ._validation import check_largest_entry, check_non_negative_data, validate_data
 
 _DASK_EXTRA_HINT = "install it with: pip install 'sklearn-nmfx[dask]'"
 
@@ -149,7 +150,8 @@ def _check_block(X_b, dtype, whom, non_negative):
     return X_b
 
 
-def _check_stats(stats, whom, non_negative):
+def _check_stats(stats, whom, non_negative, dtype):
+    """The checks of in-memory X, from the first pass's counts."""
     if stats["n_nonfinite"]:
         raise ValueError(
             f"Input X passed to {whom} contains NaN or infinity ({stats['n_nonfinite']} "
@@ -160,6 +162,8 @@ def _check_stats(stats, whom, non_negative):
             f"Negative values in data passed to {whom}: {stats['n_negative']} negative "
             "entries. Non-negative matrix factorization needs X >= 0."
         )
+    if non_negative:  # the NMF solvers' safe range of X's scale
+        check_largest_entry(stats["max"], dtype, whom)
 
 
 def refuse_mask(mask, whom):
@@ -334,7 +338,7 @@ class _RowBlocks:
         self.n_features, self.dtype = X.shape[1], dtype
         self.xs = list(X.to_delayed().ravel())
         self.stats = _sum(_map(_block_stats, self.xs, dtype=dtype))
-        _check_stats(self.stats, whom, non_negative)
+        _check_stats(self.stats, whom, non_negative, dtype)
         self.kept = _fits_in_memory(_client(), _nbytes(X, self.stats, dtype))
         if self.kept:
             self.xs = _keep(dask, _map(_block, self.xs, dtype=dtype))
@@ -420,6 +424,7 @@ def _nndsvd_start(X, n_components, init, random_state, mean, eps=1e-6):
     """NNDSVD (and its 'a'/'ar' variants) as ``initialize_factors``: W in row blocks."""
     U_rows, S, Vt = randomized_svd_rows(X, n_components, n_oversamples=10, n_iter="auto",
                                         random_state=random_state)
+    eps = nndsvd_threshold(eps, X.stats["max"])
     U_norms = tuple(np.sqrt(_sum(_map(_split_squares, U_rows))))
     V_norms = split_norms(Vt.T)
     use_p, lbd = nndsvd_weights(S, U_norms, V_norms)

@@ -13,7 +13,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 __all__ = [
     "Integral", "Real", "Interval", "StrOptions", "check_is_fitted",
     "validate_params", "validate_X", "check_non_negative_data", "check_factor",
-    "check_data_range", "check_finite_result", "check_components_fit_in_memory",
+    "check_data_range", "check_largest_entry", "check_finite_result",
+    "check_components_fit_in_memory",
     "is_torch_tensor", "torch_to_numpy", "split_missing",
 ]
 
@@ -169,7 +170,12 @@ def check_data_range(X, dtype, whom):
         values = values[~missing]
     if values.size == 0:  # nothing stored, or nothing observed
         return
-    largest = float(values.max())
+    check_largest_entry(float(values.max()), dtype, whom)
+
+
+def check_largest_entry(largest, dtype, whom):
+    """``check_data_range`` from the largest entry of X (known from a pass over a
+    dask X)."""
     if not largest > 0:  # all zero
         return
     finfo = np.finfo(dtype)

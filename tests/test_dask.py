@@ -257,6 +257,8 @@ def test_bad_dask_input_is_refused_before_any_change():
         model.fit(_dask(nan, 3))
     with pytest.raises(ValueError, match="2-D"):
         model.fit(da.ones(10, chunks=5))
+    with pytest.raises(ValueError, match="outside the range"):  # as in memory
+        model.fit(_dask(X * 1e80, 3))
     assert model.__dict__.keys() == state.keys()
     np.testing.assert_array_equal(model.components_, state["components_"])
     with pytest.raises(TypeError, match="does not take dask arrays"):
