@@ -427,6 +427,11 @@ class NumpyBackend:
         """A 0-d array as a Python float (a host sync on accelerators)."""
         return float(a)
 
+    def sum_of_squares(self, a):
+        """``sum(a * a)`` of a contiguous array, as one BLAS dot product (0-d)."""
+        flat = a.reshape(-1)
+        return np.dot(flat, flat)
+
     def synchronize(self):
         pass
 
@@ -605,6 +610,11 @@ class TorchBackend:
 
     def scalar(self, a):
         return float(a)
+
+    def sum_of_squares(self, a):
+        """``sum(a * a)`` as one dot product (0-d tensor, no host sync)."""
+        flat = a.reshape(-1)
+        return self.torch.dot(flat, flat)
 
     def synchronize(self):
         if self.device.type == "cuda":

@@ -98,10 +98,8 @@ def frobenius_step_moved(F, M, C, B):
 
     Returns ``(F_new, ||F_new - F||^2)``, the latter a 0-d array.
     """
-    xp = B.namespace()
     F_new = frobenius_step(F, M, C, B)
-    diff = F_new - F
-    return F_new, xp.sum(diff * diff)
+    return F_new, B.sum_of_squares(F_new - F)
 
 
 def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.1, fixed=None):
