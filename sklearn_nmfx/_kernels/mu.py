@@ -58,7 +58,7 @@ def floors(dtype, max_value):
     return tiny, max(eps, tiny)
 
 
-def frobenius_operator(XG, GtG, l1, l2, floor, B, relax=1.99, fixed=None):
+def frobenius_operator(XG, GtG, l1, l2, floor, B, relax=1.99, fixed=None, overwrite_XG=False):
     """``(M, C)`` such that the fast MU step of the rows F is ``max(F @ M + C, 0)``.
 
     The step is the projected gradient step ``F - s * (F (G^T G + l2 I) - X G + l1)``
@@ -69,7 +69,8 @@ def frobenius_operator(XG, GtG, l1, l2, floor, B, relax=1.99, fixed=None):
     a repeat costs one small matrix product and two passes over F. With ``fixed`` (a
     boolean vector over the columns of F), the columns of ``M`` and ``C`` of the fixed
     columns are those of the identity and zero: the step leaves them as they are,
-    and the free columns see them in their gradient.
+    and the free columns see them in their gradient. With ``overwrite_XG``, C is
+    computed in the memory of XG.
     """
     import array_api_compat
 
@@ -79,7 +80,13 @@ def frobenius_operator(XG, GtG, l1, l2, floor, B, relax=1.99, fixed=None):
     hessian = GtG + l2 * identity if l2 else GtG
     scale = relax / B.clamp_min(xp.sum(hessian, axis=0), floor)
     M = identity - hessian * scale[None, :]
-    C = (XG - l1) * scale[None, :] if l1 else XG * scale[None, :]
+    if overwrite_XG:
+        C = XG
+        if l1:
+            C -= l1
+        C *= scale[None, :]
+    else:
+        C = (XG - l1) * scale[None, :] if l1 else XG * scale[None, :]
     if fixed is not None:
         M = xp.where(fixed[None, :], identity, M)
         C = xp.where(fixed[None, :], xp.zeros_like(C), C)
@@ -93,40 +100,55 @@ def frobenius_step(F, M, C, B):
     return B.clamp_min_(F_new, 0.0)
 
 
-def frobenius_step_moved(F, M, C, B):
-    """One fast MU step of the rows F and how far it moved them.
+def frobenius_step_moved_into(F, M, C, out, B):
+    """One fast MU step of the rows F written into ``out``; returns how far it moved
+    them, ``||out - F||^2`` (0-d)."""
+    B.matmul_into(F, M, out)
+    out += C
+    B.clamp_min_(out, 0.0)
+    return B.sum_of_squares(out - F)
 
-    Returns ``(F_new, ||F_new - F||^2)``, the latter a 0-d array.
-    """
-    F_new = frobenius_step(F, M, C, B)
-    return F_new, B.sum_of_squares(F_new - F)
 
-
-def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.1, fixed=None):
+def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.1, fixed=None,
+                     buffers=None, overwrite_XG=False):
     """Repeated fast MU steps on fixed products, stopped once a step moves less than
     ``delta`` times the first one (Gillis & Glineur 2012); the columns ``fixed``
     (boolean vector, or None) are not updated.
 
     Each step runs through ``B.map_rows``: on the CPU, row blocks that stay in the
-    cache, on the cores; on PyTorch, the whole matrix at once.
+    cache, on the cores; on PyTorch, the whole matrix at once. The steps write into
+    the two ``buffers`` (arrays shaped like F, allocated when None) in turn, and the
+    result is one of them: F itself is never modified. With ``overwrite_XG``, XG is
+    used as scratch memory.
     """
-    M, C = frobenius_operator(XG, GtG, l1, l2, floor, B, fixed=fixed)
+    M, C = frobenius_operator(XG, GtG, l1, l2, floor, B, fixed=fixed,
+                              overwrite_XG=overwrite_XG)
+    if buffers is None:
+        xp = B.namespace()
+        buffers = (xp.empty_like(F), xp.empty_like(F))
     if n_repeats == 1:
-        return frobenius_step(F, M, C, B)
+        F_new = B.matmul_into(F, M, buffers[0])
+        F_new += C
+        return B.clamp_min_(F_new, 0.0)
 
-    def step(F_rows, C_rows):
-        return frobenius_step_moved(F_rows, M, C_rows, B)
+    def step(F_rows, C_rows, out_rows):
+        return frobenius_step_moved_into(F_rows, M, C_rows, out_rows, B)
 
     first = None
     for repeat in range(n_repeats):
-        F_new, moved = B.map_rows(step, F, C)
-        moved = B.scalar(moved)
+        F_new = buffers[repeat % 2]
+        moved = B.scalar(B.map_rows(step, F, C, F_new))
         if first is None:
             first = moved
         elif moved <= delta * delta * first:
             return F_new
         F = F_new
     return F
+
+
+def _spare_buffers(current, arrays):
+    """Two of ``arrays`` (three arrays shaped alike) that are not ``current``."""
+    return tuple(a for a in arrays if a is not current)[:2]
 
 
 def beta_numerator_denominator(data, F, G, beta, eps, B):
@@ -273,19 +295,26 @@ def multiplicative_update(
     first_change = None
     converged = False
     n_iter = 0
+    if fast:
+        # three arrays per factor in turn: the current one and two for the repeats
+        # (copies first: the arrays given may be the caller's)
+        W, Ht = xp.asarray(W, copy=True), xp.asarray(Ht, copy=True)
+        W_spare = (xp.empty_like(W), xp.empty_like(W))
+        Ht_spare = (xp.empty_like(Ht), xp.empty_like(Ht))
     for n_iter in range(1, max_iter + 1):
         check = n_iter % check_every == 0 or n_iter == max_iter
-        W_old, Ht_old = W, Ht  # every update returns new arrays
+        W_old, Ht_old = W, Ht  # every update returns other arrays
         if fast:
             XHt = data.matmul(Ht)
             HtHt = Ht.T @ Ht
-            W = frobenius_update(W, XHt, HtHt, l1_W, l2_W, repeats_W, floor, B)
+            W = frobenius_update(W, XHt, HtHt, l1_W, l2_W, repeats_W, floor, B,
+                                 buffers=W_spare)
             WtW = W.T @ W
             if check:
                 divergence = _frobenius_from_products(data.squared_norm, W, XHt, WtW, HtHt, xp)
                 objective = objective_of(divergence, W, Ht)
             Ht = frobenius_update(Ht, data.T.matmul(W), WtW, l1_H, l2_H, repeats_H, floor, B,
-                                  fixed=fixed)
+                                  fixed=fixed, buffers=Ht_spare, overwrite_XG=True)
         else:
             W = beta_step(data, W, Ht, beta, l1_W, l2_W, floor, eps, B)
             Ht = beta_step(data.T, Ht, W, beta, l1_H, l2_H, floor, eps, B)
@@ -293,6 +322,9 @@ def multiplicative_update(
             # the MU step of an entry depends on the others only through W H: keeping
             # the fixed columns is a step on the free ones (never an increase)
             Ht = xp.where(fixed[None, :], Ht_old, Ht)
+        if fast:
+            W_spare = _spare_buffers(W, (W_old, *W_spare))
+            Ht_spare = _spare_buffers(Ht, (Ht_old, *Ht_spare))
         if n_iter == 1 or check:
             change = B.scalar(_l1_change(W, W_old, xp) + _l1_change(Ht, Ht_old, xp))
             if first_change is None:
