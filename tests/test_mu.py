@@ -149,12 +149,16 @@ def test_regularization_l1_makes_factors_sparser():
     assert l1.reconstruction_err_ > plain.reconstruction_err_
 
 
-def test_custom_init_uses_given_factors_and_does_not_modify_them():
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_custom_init_uses_given_factors_and_does_not_modify_them(order):
+    # the solver works in three arrays per factor in turn; H given in Fortran order
+    # makes H.T a C-ordered view that must not be one of them
     X = low_rank_data(20, 15)
     rng = np.random.RandomState(0)
     W0, H0 = rng.rand(20, 3), rng.rand(3, 15)
+    W0, H0 = np.asarray(W0, order=order), np.asarray(H0, order=order)
     W_copy, H_copy = W0.copy(), H0.copy()
-    model = MUNMF(init="custom", max_iter=3, tol=0)
+    model = MUNMF(init="custom", max_iter=5, tol=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, W=W0, H=H0)
