@@ -80,7 +80,7 @@ class AutogradNMF(NMFBase):
 
     learning_rate : float or 'auto', default='auto'
         The optimizer's initial learning rate. 'auto' scales it to the data:
-        with Adam, 0.02 times the largest entry of each factor's start (Adam
+        with Adam, 0.05 times the largest entry of each factor's start (Adam
         steps by about lr per entry, whatever the gradient's scale); with
         SGD, the inverse of the Lipschitz constant of each factor's Frobenius
         gradient; 1 with L-BFGS; 1e-3 for other optimizer classes.

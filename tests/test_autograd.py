@@ -107,9 +107,16 @@ def test_user_callable_loss():
     def squared(X, WH):
         return 0.5 * torch.sum((X - WH) ** 2)
 
-    custom = AutogradNMF(n_components=3, beta_loss=squared, random_state=0).fit(X)
-    builtin = AutogradNMF(n_components=3, random_state=0).fit(X)
-    assert custom.reconstruction_err_ == pytest.approx(builtin.reconstruction_err_, rel=1e-3)
+    # the same steps on the same objective: the same path up to rounding
+    params = dict(n_components=3, random_state=0, max_iter=300, tol=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        custom = AutogradNMF(beta_loss=squared, **params).fit(X)
+        builtin = AutogradNMF(**params).fit(X)
+    np.testing.assert_allclose(custom.loss_curve_, builtin.loss_curve_, rtol=1e-8)
+    # the final W is solved again with H fixed, each row stopping by itself, which
+    # lets rounding differences show in the error's third digit
+    assert custom.reconstruction_err_ == pytest.approx(builtin.reconstruction_err_, rel=1e-2)
     with pytest.raises(TypeError, match="scalar tensor"):
         AutogradNMF(n_components=2, beta_loss=lambda X, WH: (X - WH) ** 2).fit(X)
 

@@ -278,7 +278,7 @@ def autograd_nmf(
     if isinstance(learning_rate, (list, tuple)):
         rates = [float(rate) for rate in learning_rate]
     elif learning_rate == "auto":
-        base = {"adam": 0.02, "sgd": 1.0, "lbfgs": 1.0}.get(name, 1e-3)
+        base = {"adam": 0.05, "sgd": 1.0, "lbfgs": 1.0}.get(name, 1e-3)
         rates = default_learning_rates(name, factors, constraint, hessians, base)
     else:
         rates = [float(learning_rate)] * len(params)

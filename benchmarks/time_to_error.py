@@ -1,0 +1,149 @@
+"""Time to reach a reference error: the performance issue's "equal error" comparisons.
+
+For each comparison, the reference is fitted with its defaults; its final relative
+error ``||X - W H||_F / ||X||_F`` is the target. Our estimator's time to the target
+is the time of a fit with ``tol=0`` and the smallest ``max_iter`` (found by
+bisection, to within 5%) whose error is at most the target (to 1e-7 relative). All
+timed fits run alternately in one process; medians of ``--repeats`` are reported.
+
+Comparisons (20 Newsgroups, all categories, ``TfidfVectorizer(stop_words="english",
+min_df=2)``; ``--n-components``, ``--dtypes``):
+
+- ``MUNMF`` to scikit-learn ``NMF``'s error (target: at most 0.5 x its time)
+- ``SGDNMF`` to scikit-learn ``MiniBatchNMF``'s error (target: at most its time)
+- ``AutogradNMF``'s default fit against ``MUNMF`` to the same error (target: at
+  most 3 x MUNMF's time)
+
+Usage::
+
+    SCIKIT_LEARN_DATA=... python benchmarks/time_to_error.py [--n-components 20 100]
+        [--dtypes float64 float32] [--repeats 3] [--json out.json]
+"""
+
+import argparse
+import json
+import platform
+import statistics
+import time
+import warnings
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.decomposition import NMF, MiniBatchNMF
+from sklearn.exceptions import ConvergenceWarning
+
+from run import newsgroups, relative_error
+from sklearn_nmfx import MUNMF, SGDNMF, AutogradNMF
+
+TOLERANCE = 1e-7  # float sums of the error differ in about that digit
+
+
+def fit(model, X):
+    """(seconds, relative error, n_iter_) of one fit of a clone of ``model``."""
+    model = clone(model)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = time.perf_counter()
+        W = model.fit_transform(X)
+        seconds = time.perf_counter() - start
+    error = relative_error(X, np.asarray(W, dtype=np.float64),
+                           np.asarray(model.components_, dtype=np.float64))
+    return seconds, error, int(model.n_iter_)
+
+
+def reaches(error, target):
+    return error <= target * (1 + TOLERANCE)
+
+
+def iterations_to(model, X, target, upper):
+    """Smallest ``max_iter`` (within 5%) whose ``tol=0`` fit reaches ``target``, or
+    None when ``upper`` iterations do not."""
+    def ok(n_iter):
+        return reaches(fit(clone(model).set_params(max_iter=n_iter, tol=0), X)[1], target)
+
+    if not ok(upper):
+        return None
+    low, high = 0, upper  # low fails (0 iterations: the start), high reaches
+    while high - low > max(1, high // 20):
+        middle = (low + high) // 2
+        if ok(middle):
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def compare(name, reference, ours, X, repeats, target=None):
+    """Median seconds of ``reference`` (its default fit) and of ``ours`` run to
+    the reference's error (or to ``target``)."""
+    seconds_ref, error_ref, iter_ref = fit(reference, X)
+    target = error_ref if target is None else target
+    seconds_full, error_full, iter_full = fit(ours, X)
+    n_iter = iterations_to(ours, X, target, max(iter_full, 1) * 2)
+    ours_to_target = clone(ours).set_params(max_iter=n_iter or 1, tol=0)
+    times = {"reference": [seconds_ref], "ours": []}
+    for _ in range(repeats):
+        times["ours"].append(fit(ours_to_target, X)[0])
+        times["reference"].append(fit(reference, X)[0])
+    row = {
+        "comparison": name, "target_error": target,
+        "reference_seconds": statistics.median(times["reference"]),
+        "reference_error": error_ref, "reference_n_iter": iter_ref,
+        "ours_default_error": error_full, "ours_default_n_iter": iter_full,
+        "ours_n_iter_to_target": n_iter,
+        "ours_seconds_to_target": statistics.median(times["ours"]) if n_iter else None,
+    }
+    row["ratio"] = (row["ours_seconds_to_target"] / row["reference_seconds"]
+                    if n_iter else None)
+    return row
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n-components", type=int, nargs="+", default=[20])
+    parser.add_argument("--dtypes", nargs="+", default=["float64", "float32"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--json", default=None)
+    args = parser.parse_args(argv)
+    X64 = newsgroups(min_df=2)
+    print(f"20 Newsgroups {X64.shape[0]} x {X64.shape[1]}, {X64.nnz} non-zeros; "
+          f"{platform.machine()}, median of {args.repeats}")
+    rows = []
+    for k in args.n_components:
+        for dtype in args.dtypes:
+            X = X64.astype(dtype)
+            munmf = MUNMF(k, random_state=0)
+            autograd = AutogradNMF(k, random_state=0)
+            comparisons = [
+                ("MUNMF to sklearn NMF's error", NMF(k, random_state=0), munmf, None),
+                ("SGDNMF to MiniBatchNMF's error", MiniBatchNMF(k, random_state=0),
+                 SGDNMF(k, random_state=0), None),
+            ]
+            for name, reference, ours, target in comparisons:
+                row = compare(name, reference, ours, X, args.repeats, target)
+                rows.append({"k": k, "dtype": dtype, **row})
+                print_row(rows[-1])
+            if k <= 20:  # AutogradNMF: its own default fit against MUNMF to its error
+                seconds, error, n_iter = fit(autograd, X)
+                row = compare("MUNMF to AutogradNMF's error (ratio: AutogradNMF / MUNMF)",
+                              autograd, munmf, X, args.repeats, target=error)
+                if row["ours_seconds_to_target"]:
+                    row["ratio"] = row["reference_seconds"] / row["ours_seconds_to_target"]
+                rows.append({"k": k, "dtype": dtype, **row})
+                print_row(rows[-1])
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": platform.platform(), "rows": rows}, f, indent=1)
+
+
+def print_row(row):
+    ours = (f"{row['ours_seconds_to_target']:.2f} s ({row['ours_n_iter_to_target']} it)"
+            if row["ours_n_iter_to_target"] else "never")
+    ratio = f"x{row['ratio']:.2f}" if row["ratio"] else "-"
+    print(f"  k={row['k']:<4d} {row['dtype']:8s} {row['comparison']:58s} target "
+          f"{row['target_error']:.9f}  reference {row['reference_seconds']:.2f} s "
+          f"({row['reference_n_iter']} it)  ours {ours}  {ratio}")
+
+
+if __name__ == "__main__":
+    main()
