@@ -159,6 +159,20 @@ def _squared_norm(values):
     return float(np.dot(values, values))
 
 
+def _csr_rows(X, start, stop):
+    """Rows start:stop of a CSR matrix as a view: the block shares X's ``data`` and
+    ``indices`` (only its ``indptr``, ``stop - start + 1`` integers, is new), where
+    ``X[start:stop]`` would copy the rows' stored entries."""
+    lo, hi = X.indptr[start], X.indptr[stop]
+    # set after construction: SciPy's constructor copies a view of less than half
+    # of its base array (scipy.sparse's prune)
+    block = sp.csr_matrix((stop - start, X.shape[1]), dtype=X.dtype)
+    block.indptr = X.indptr[start:stop + 1] - lo
+    block.indices = X.indices[lo:hi]
+    block.data = X.data[lo:hi]
+    return block
+
+
 def _csr_pair(X):
     """CSR copies of X and X.T with sorted indices, never touching the caller's X."""
     X_csr = X.tocsr()
@@ -324,7 +338,7 @@ class NumpyBackend:
             return None
         cuts = np.searchsorted(X.indptr, np.linspace(0, X.nnz, n_threads + 1)[1:-1])
         bounds = [0, *(int(c) for c in cuts), X.shape[0]]
-        return [(a, b, X[a:b]) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+        return [(a, b, _csr_rows(X, a, b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
     def matmul(self, X, B, row_blocks=None):
         """X @ B; a large sparse X is multiplied in row blocks on threads (SciPy's
@@ -412,7 +426,8 @@ class NumpyBackend:
         return out
 
     def row_slice(self, X, start, stop):
-        return X[start:stop]
+        """Rows start:stop of X: a view of its stored entries for sparse X."""
+        return _csr_rows(X, start, stop) if sp.issparse(X) else X[start:stop]
 
     def densify(self, X):
         return X.toarray() if sp.issparse(X) else X

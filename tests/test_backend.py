@@ -115,3 +115,23 @@ def test_munmf_on_one_thread_and_on_all_agree_to_rounding():
     # BLAS sums the Gram matrices in another order on other thread counts: rounding
     np.testing.assert_allclose(W_all, W_one, rtol=1e-7, atol=1e-12)
     np.testing.assert_array_equal(W_all, MUNMF(**params).fit_transform(X))
+
+
+def test_row_blocks_are_views_of_the_stored_entries():
+    # the threaded product's row blocks share X's data and indices (only their
+    # indptr is new) and give X @ B bit for bit
+    rng = np.random.RandomState(0)
+    X = sp.random(400, 3000, density=0.2, random_state=rng, format="csr")
+    B = rng.rand(3000, 5)
+    backend = NumpyBackend()
+    backend._n_threads = 3  # blocks whatever this machine's cores
+    blocks = backend.row_blocks(X)
+    assert len(blocks) == 3
+    for start, stop, block in blocks:
+        assert np.shares_memory(block.data, X.data)
+        assert np.shares_memory(block.indices, X.indices)
+        assert (block != X[start:stop]).nnz == 0
+    np.testing.assert_array_equal(backend.matmul(X, B, blocks), X @ B)
+    rows = backend.row_slice(X, 10, 20)
+    assert np.shares_memory(rows.data, X.data)
+    np.testing.assert_array_equal(rows.toarray(), X[10:20].toarray())
