@@ -342,14 +342,23 @@ class NumpyBackend:
 
     def matmul(self, X, B, row_blocks=None):
         """X @ B; a large sparse X is multiplied in row blocks on threads (SciPy's
-        sparse product is single-threaded and releases the GIL)."""
+        sparse product is single-threaded and releases the GIL).
+
+        A thread forms its rows of the result in pieces of about
+        ``_CACHE_BLOCK_ENTRIES`` entries, each copied into the result: SciPy's
+        product has no output argument, and whole blocks would make a temporary
+        the size of the result.
+        """
         if row_blocks is None:
             return X @ B
         out = np.empty((X.shape[0], B.shape[1]), dtype=np.result_type(X.dtype, B.dtype))
+        rows_per_piece = max(1, _CACHE_BLOCK_ENTRIES // max(B.shape[1], 1))
 
         def multiply(block):
             start, stop, X_block = block
-            out[start:stop] = X_block @ B
+            for a in range(0, stop - start, rows_per_piece):
+                b = min(a + rows_per_piece, stop - start)
+                out[start + a:start + b] = _csr_rows(X_block, a, b) @ B
 
         list(_thread_pool().map(multiply, row_blocks))
         return out

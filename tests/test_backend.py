@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
+from sklearn_nmfx import _backend as backend_module
 from sklearn_nmfx._backend import NumpyBackend, TorchBackend, resolve_backend
 
 
@@ -117,9 +118,11 @@ def test_munmf_on_one_thread_and_on_all_agree_to_rounding():
     np.testing.assert_array_equal(W_all, MUNMF(**params).fit_transform(X))
 
 
-def test_row_blocks_are_views_of_the_stored_entries():
+def test_row_blocks_are_views_of_the_stored_entries(monkeypatch):
     # the threaded product's row blocks share X's data and indices (only their
-    # indptr is new) and give X @ B bit for bit
+    # indptr is new) and give X @ B bit for bit, also when each thread forms its
+    # rows in several pieces
+    monkeypatch.setattr(backend_module, "_CACHE_BLOCK_ENTRIES", 64)  # 12 rows a piece
     rng = np.random.RandomState(0)
     X = sp.random(400, 3000, density=0.2, random_state=rng, format="csr")
     B = rng.rand(3000, 5)
