@@ -263,16 +263,18 @@ class MUNMF(NMFBase):
         _check_zeros_for_beta(X, mask, beta)
         W0, H0, fixed = self._start(X, W, H, n_components, fixed_components)
         l1_W, l2_W, l1_H, l2_H = self._regularization(n_samples, n_features)
+        Ht0 = np.ascontiguousarray(H0.T)
+        del H0  # only its transpose is used
         data = backend.data_matrix(X, mask)
 
         W, Ht, n_iter, history, converged = multiplicative_update(
-            data,
-            backend.from_numpy(W0),
-            backend.from_numpy(np.ascontiguousarray(H0.T)),
+            data, backend.from_numpy(W0), backend.from_numpy(Ht0),
             beta=beta, l1_W=l1_W, l2_W=l2_W, l1_H=l1_H, l2_H=l2_H,
             max_iter=int(self.max_iter), tol=self.tol, B=backend, callback=self._report,
             fixed_columns=None if fixed is None else np.isin(np.arange(n_components), fixed),
+            copy=False,  # the start is handed over: the iterations overwrite it
         )
+        del W0, Ht0  # buffers of the iterations, free now
         transform_scale = _transform_scale(X, mask, n_components)
         W_final = self._solve_W(data, Ht, transform_scale, backend)
         divergence = beta_divergence(

@@ -224,12 +224,15 @@ def _check_finite(value, n_iter):
 
 
 def _l1_change(new, old, xp):
-    return xp.sum(xp.abs(new - old))
+    """``sum(|new - old|)`` (0-d), with one temporary (the difference, made absolute
+    in place)."""
+    diff = new - old
+    return xp.sum(xp.abs(diff, out=diff))
 
 
 def multiplicative_update(
     data, W, Ht, *, beta, l1_W, l2_W, l1_H, l2_H, max_iter, tol, B,
-    check_every=10, fixed_columns=None, callback=None,
+    check_every=10, fixed_columns=None, callback=None, copy=True,
 ):
     """Fit W and H by multiplicative updates.
 
@@ -259,6 +262,11 @@ def multiplicative_update(
         columns are updated with them in their gradient).
     callback : callable, default=None
         Called as ``callback(n_iter, objective)`` at each evaluation.
+    copy : bool, default=True
+        Whether the fast path (Frobenius loss, no mask) copies ``W`` and ``Ht`` before
+        it starts. With False it works in their memory: they become buffers of the
+        iterations, overwritten, which saves a copy of each factor where the caller
+        has no further use for them.
 
     Returns
     -------
@@ -297,8 +305,9 @@ def multiplicative_update(
     n_iter = 0
     if fast:
         # three arrays per factor in turn: the current one and two for the repeats
-        # (copies first: the arrays given may be the caller's)
-        W, Ht = xp.asarray(W, copy=True), xp.asarray(Ht, copy=True)
+        # (copies first, unless the caller hands its arrays over)
+        if copy:
+            W, Ht = xp.asarray(W, copy=True), xp.asarray(Ht, copy=True)
         W_spare = (xp.empty_like(W), xp.empty_like(W))
         Ht_spare = (xp.empty_like(Ht), xp.empty_like(Ht))
     for n_iter in range(1, max_iter + 1):
