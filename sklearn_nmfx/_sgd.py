@@ -365,6 +365,7 @@ class SGDNMF(NMFBase):
         order, blocks, batches = self._batches(X, mask, backend, rng)
         Ws = [backend.from_numpy(W0[order[a:b]]) for a, b in blocks]
         Ht = backend.from_numpy(np.ascontiguousarray(H0.T))
+        del W0, H0  # only their row blocks and transpose are used
         Ws, Ht, A, Bt, sq_norm, n_epochs, n_steps, history, converged = self._run(
             batches, Ws, Ht, rng, backend, n_samples, n_features, (None, None, 0.0), "fit",
             fixed,

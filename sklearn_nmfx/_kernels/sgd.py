@@ -161,8 +161,8 @@ def hals_sweeps(F, XG, GtG, *, l1, l2, max_sweeps, tol, B, per_row=False, fixed=
             if l1:
                 grad = grad + l1
             Ft_new[j] = B.clamp_min(Ft_new[j] - inv_diag[j] * grad, 0.0)
-        diff = Ft_new - Ft
         if per_row:
+            diff = Ft_new - Ft
             moved = xp.sum(diff * diff, axis=0, keepdims=True)
             size = xp.sum(Ft_new * Ft_new, axis=0, keepdims=True)
             Ft = xp.where(active, Ft_new, Ft)
@@ -170,8 +170,9 @@ def hals_sweeps(F, XG, GtG, *, l1, l2, max_sweeps, tol, B, per_row=False, fixed=
             if not bool(xp.any(active)):
                 break
         else:
+            # one temporary (the difference; its square is one dot product)
+            moved = B.scalar(B.sum_of_squares(Ft_new - Ft))
             Ft = Ft_new
-            moved = B.scalar(xp.sum(diff * diff))
             if first is None:
                 first = moved
             if moved <= (tol * tol) * first or moved == 0.0:
