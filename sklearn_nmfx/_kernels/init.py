@@ -111,16 +111,22 @@ def nndsvd_factor(U, S, use_p, lbd, norms, eps):
     """The NNDSVD factor from singular vectors ``U`` (columns): W from U, H.T from V.T.
 
     ``norms`` are ``split_norms`` of the whole of U (U may be a block of its rows).
-    Entries below ``eps`` are set to zero.
+    Entries below ``eps`` are set to zero. Formed in the memory of F, without
+    temporaries of its size.
     """
     F = np.zeros_like(U)
     F[:, 0] = np.sqrt(S[0]) * np.abs(U[:, 0])
     if U.shape[1] > 1:
         x = U[:, 1:]
         p_nrm, n_nrm = norms
+        u = F[:, 1:]  # the kept part of each column: max(x, 0) or max(-x, 0), normalized
+        np.negative(x, out=u)
+        np.copyto(u, x, where=use_p[None, :])
+        np.maximum(u, 0, out=u)
         with np.errstate(invalid="ignore", divide="ignore"):
-            u = np.where(use_p, np.maximum(x, 0) / p_nrm, np.maximum(-x, 0) / n_nrm)
-        F[:, 1:] = lbd * np.nan_to_num(u)
+            u /= np.where(use_p, p_nrm, n_nrm)
+        np.nan_to_num(u, copy=False)
+        u *= lbd
     F[F < eps] = 0
     return F
 
