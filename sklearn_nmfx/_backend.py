@@ -351,6 +351,7 @@ class NumpyBackend:
         """
         if row_blocks is None:
             return X @ B
+        B = np.ascontiguousarray(B)  # once: SciPy would copy it for every piece
         out = np.empty((X.shape[0], B.shape[1]), dtype=np.result_type(X.dtype, B.dtype))
         rows_per_piece = max(1, _CACHE_BLOCK_ENTRIES // max(B.shape[1], 1))
 

@@ -2,12 +2,13 @@
 
 import math
 import warnings
+from functools import partial
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ._base import NMFBase, fixed_indices
-from ._kernels.init import INIT_METHODS, resolve_init, uniform_rows
+from ._kernels.init import INIT_METHODS, initialize_factors, resolve_init, uniform_rows
 from ._kernels.losses import (
     BETA_LOSS_NAMES,
     beta_divergence,
@@ -261,11 +262,15 @@ class MUNMF(NMFBase):
         n_components = self._resolved_n_components(n_features, W, H, fixed_components)
         beta = beta_from_loss(self.beta_loss)
         _check_zeros_for_beta(X, mask, beta)
-        W0, H0, fixed = self._start(X, W, H, n_components, fixed_components)
+        data = backend.data_matrix(X, mask)
+        # on NumPy, the randomized SVD of the NNDSVD starts uses data's threaded products
+        initialize = partial(initialize_factors,
+                             data=data if backend.name == "numpy" else None)
+        W0, H0, fixed = self._start(X, W, H, n_components, fixed_components,
+                                    initialize=initialize)
         l1_W, l2_W, l1_H, l2_H = self._regularization(n_samples, n_features)
         Ht0 = np.ascontiguousarray(H0.T)
         del H0  # only its transpose is used
-        data = backend.data_matrix(X, mask)
 
         W, Ht, n_iter, history, converged = multiplicative_update(
             data, backend.from_numpy(W0), backend.from_numpy(Ht0),

@@ -11,9 +11,11 @@ from sklearn.base import clone
 from sklearn.decomposition import NMF
 from sklearn.decomposition._nmf import _initialize_nmf
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.extmath import randomized_svd
 
 from sklearn_nmfx import MUNMF
-from sklearn_nmfx._kernels.init import initialize_factors
+from sklearn_nmfx._backend import NumpyBackend
+from sklearn_nmfx._kernels.init import initialize_factors, sparse_randomized_svd
 
 from .conftest import low_rank_data
 
@@ -29,6 +31,24 @@ def test_init_is_scikit_learns(init, sparse):
     W_ref, H_ref = _initialize_nmf(X, 5, init=init, random_state=3)
     np.testing.assert_allclose(W, W_ref, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(H, H_ref, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("wide", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_randomized_svd_on_threaded_products_is_scikit_learns_bit_for_bit(wide, dtype):
+    # the NNDSVD starts' randomized SVD on the DataMatrix's threaded products (row
+    # blocks of X, CSR copy of X.T) gives scikit-learn's result exactly
+    X = sp.random(300, 2000, density=0.4, random_state=0, format="csr", dtype=dtype)
+    X = X if wide else X.T.tocsr()
+    X.sort_indices()
+    backend = NumpyBackend()
+    backend._n_threads = 2  # threaded whatever this machine's cores
+    data = backend.data_matrix(X)
+    assert backend.row_blocks(X) is not None
+    got = sparse_randomized_svd(X, 5, 0, data.matmul, data.T.matmul)
+    for ours, ref in zip(got, randomized_svd(X, 5, random_state=0)):
+        assert ours.dtype == ref.dtype
+        np.testing.assert_array_equal(ours, ref)
 
 
 @pytest.mark.parametrize("beta_loss", ["frobenius", "kullback-leibler", 0.5, 3.0])

@@ -5,8 +5,10 @@ backend starts from the same W and H (the estimator moves them to its device).
 """
 
 import numpy as np
+import scipy.sparse as sp
+from scipy import linalg
 from sklearn.utils import check_random_state
-from sklearn.utils.extmath import randomized_svd
+from sklearn.utils.extmath import randomized_svd, svd_flip
 
 INIT_METHODS = ("random", "nndsvd", "nndsvda", "nndsvdar", "custom")
 
@@ -28,7 +30,7 @@ def _mean(X):
     return float(X.mean()) if X.size else 0.0
 
 
-def initialize_factors(X, n_components, init, random_state, eps=1e-6):
+def initialize_factors(X, n_components, init, random_state, eps=1e-6, data=None):
     """Initial W (n_samples, n_components) and H (n_components, n_features).
 
     Parameters
@@ -44,6 +46,10 @@ def initialize_factors(X, n_components, init, random_state, eps=1e-6):
         NNDSVD entries below ``eps`` are set to zero (then filled for 'a'/'ar'); below
         ``X.max()`` when X is smaller than ``eps`` (scikit-learn's absolute
         threshold would zero the whole start there).
+    data : DataMatrix, default=None
+        X on the NumPy backend. For sparse X its threaded products (``X @ B``, and
+        ``X.T @ B`` through its CSR copy of X.T) replace SciPy's single-threaded
+        ones in the randomized SVD, with the same results.
 
     Returns
     -------
@@ -54,7 +60,11 @@ def initialize_factors(X, n_components, init, random_state, eps=1e-6):
     if init == "random":
         return random_start(_mean(X), X.shape, n_components, dtype, random_state)
 
-    U, S, V = randomized_svd(X, n_components, random_state=random_state)
+    if sp.issparse(X):
+        products = (data.matmul, data.T.matmul) if data is not None else (None, None)
+        U, S, V = sparse_randomized_svd(X, n_components, random_state, *products)
+    else:
+        U, S, V = randomized_svd(X, n_components, random_state=random_state)
     eps = nndsvd_threshold(eps, float(X.max()) if X.size else 0.0)
     use_p, lbd = nndsvd_weights(S, split_norms(U), split_norms(V.T))
     W = nndsvd_factor(U, S, use_p, lbd, split_norms(U), eps)
@@ -65,6 +75,63 @@ def initialize_factors(X, n_components, init, random_state, eps=1e-6):
         fill_zeros(W, zero_fill(init, avg, np.count_nonzero(W == 0), rng))
         fill_zeros(H, zero_fill(init, avg, np.count_nonzero(H == 0), rng))
     return W.astype(dtype, copy=False), H.astype(dtype, copy=False)
+
+
+def sparse_randomized_svd(X, n_components, random_state, matmul=None, rmatmul=None):
+    """scikit-learn's ``randomized_svd(X, n_components, random_state=random_state)`` of
+    a sparse X, with the products with X given as functions.
+
+    The steps of ``sklearn.utils.extmath._randomized_svd`` with its defaults (10
+    oversamples, 7 or 4 power iterations normalized by LU, a QR basis, X transposed
+    when it is wide, signs flipped), the same random draws and the same LAPACK
+    calls: with SciPy's products (the defaults here) the results are scikit-learn's
+    bit for bit. So they are with ``matmul`` and ``rmatmul`` that add the same terms
+    in the same order: row blocks of CSR X for ``X @ B``, and a CSR copy of X.T with
+    sorted indices for ``X.T @ B`` (SciPy's CSC product adds, for each entry of the
+    result, the terms in the order of the rows of X too). ``Q.T @ X`` is formed as
+    ``(X.T @ Q).T``, as SciPy forms it.
+
+    Parameters
+    ----------
+    X : sparse matrix of shape (n_samples, n_features)
+    n_components : int
+    random_state : int, RandomState instance or None
+    matmul, rmatmul : callable, default=None
+        ``B -> X @ B`` and ``B -> X.T @ B`` for dense B.
+
+    Returns
+    -------
+    U : ndarray of shape (n_samples, n_components)
+    S : ndarray of shape (n_components,)
+    Vt : ndarray of shape (n_components, n_features)
+    """
+    matmul = matmul or (lambda B: X @ B)
+    rmatmul = rmatmul or (lambda B: X.T @ B)
+    random_state = check_random_state(random_state)
+    n_random = n_components + 10
+    n_samples, n_features = X.shape
+    n_iter = 7 if n_components < 0.1 * min(X.shape) else 4
+    transpose = n_samples < n_features
+    # the decomposition is of A = X.T when X is wide, else of A = X
+    A_times, At_times = (rmatmul, matmul) if transpose else (matmul, rmatmul)
+
+    # the range finder (sklearn.utils.extmath._randomized_range_finder); the
+    # products are fresh arrays, which LU and QR may overwrite
+    Q = random_state.normal(size=(n_samples if transpose else n_features, n_random))
+    if X.dtype == np.float32:
+        Q = Q.astype(np.float32, copy=False)
+    for _ in range(n_iter):
+        Q, _ = linalg.lu(A_times(Q), permute_l=True, overwrite_a=True, check_finite=False)
+        Q, _ = linalg.lu(At_times(Q), permute_l=True, overwrite_a=True, check_finite=False)
+    Q, _ = linalg.qr(A_times(Q), mode="economic", overwrite_a=True, check_finite=False)
+
+    # SVD of the projection Q.T @ A onto the range, then back
+    Uhat, s, Vt = linalg.svd(At_times(Q).T, full_matrices=False, lapack_driver="gesdd")
+    U = Q @ Uhat
+    U, Vt = svd_flip(U, Vt, u_based_decision=not transpose)
+    if transpose:
+        return Vt[:n_components].T, s[:n_components], U[:, :n_components].T
+    return U[:, :n_components], s[:n_components], Vt[:n_components]
 
 
 def random_start(mean, shape, n_components, dtype, random_state):
