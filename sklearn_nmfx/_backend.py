@@ -402,6 +402,18 @@ class NumpyBackend:
                     future.result()
         return math.fsum(float(p) for p in partials)
 
+    def own_threads(self):
+        """Context for work that this backend splits between its own threads.
+
+        With more than one thread, BLAS runs on one thread meanwhile: OpenBLAS's
+        threads stay busy-waiting for a while after each multi-threaded call
+        (here, the small Gram products), and took a core from the sparse
+        products' threads (on 20 Newsgroups k=20, MUNMF used 1.5 x the CPU time).
+        """
+        if self.n_threads > 1:
+            return _one_blas_thread(self._blas)
+        return contextlib.nullcontext()
+
     @property
     def n_threads(self):
         """Threads for row-wise work, read once per backend (one per fit)."""
@@ -665,6 +677,10 @@ class TorchBackend:
         """``sum(a * a)`` as one dot product (0-d tensor, no host sync)."""
         flat = a.reshape(-1)
         return self.torch.dot(flat, flat)
+
+    def own_threads(self):
+        """PyTorch runs its own threads: nothing to do."""
+        return contextlib.nullcontext()
 
     def synchronize(self):
         if self.device.type == "cuda":

@@ -1,5 +1,6 @@
 """MUNMF: non-negative matrix factorization by multiplicative updates."""
 
+import contextlib
 import math
 import warnings
 from functools import partial
@@ -263,33 +264,37 @@ class MUNMF(NMFBase):
         beta = beta_from_loss(self.beta_loss)
         _check_zeros_for_beta(X, mask, beta)
         data = backend.data_matrix(X, mask)
-        # on NumPy, the randomized SVD of the NNDSVD starts uses data's threaded products
-        initialize = partial(initialize_factors,
-                             data=data if backend.name == "numpy" else None)
-        W0, H0, fixed = self._start(X, W, H, n_components, fixed_components,
-                                    initialize=initialize)
-        l1_W, l2_W, l1_H, l2_H = self._regularization(n_samples, n_features)
-        Ht0 = np.ascontiguousarray(H0.T)
-        del H0  # only its transpose is used
+        # sparse X: our threads split the products, and BLAS runs on one thread
+        # meanwhile; dense X: BLAS's threads do the large products
+        threads = backend.own_threads() if data.is_sparse else contextlib.nullcontext()
+        with threads:
+            # on NumPy, the randomized SVD of the NNDSVD starts uses data's threaded products
+            initialize = partial(initialize_factors,
+                                 data=data if backend.name == "numpy" else None)
+            W0, H0, fixed = self._start(X, W, H, n_components, fixed_components,
+                                        initialize=initialize)
+            l1_W, l2_W, l1_H, l2_H = self._regularization(n_samples, n_features)
+            Ht0 = np.ascontiguousarray(H0.T)
+            del H0  # only its transpose is used
 
-        W, Ht, n_iter, history, converged = multiplicative_update(
-            data, backend.from_numpy(W0), backend.from_numpy(Ht0),
-            beta=beta, l1_W=l1_W, l2_W=l2_W, l1_H=l1_H, l2_H=l2_H,
-            max_iter=int(self.max_iter), tol=self.tol, B=backend, callback=self._report,
-            fixed_columns=None if fixed is None else np.isin(np.arange(n_components), fixed),
-            copy=False,  # the start is handed over: the iterations overwrite it
-        )
-        del W0, Ht0  # buffers of the iterations, free now
-        transform_scale = _transform_scale(X, mask, n_components)
-        W_final = self._solve_W(data, Ht, transform_scale, backend)
-        divergence = beta_divergence(
-            data, W_final, Ht, beta, backend, eps=floors(X.dtype, data.max_value)[1]
-        )
-        attributes = self._fitted_attributes(
-            backend.to_numpy(Ht), fixed, n_iter, history, converged,
-            backend.scalar(divergence), transform_scale,
-        )
-        return attributes, backend.to_numpy(W_final)
+            W, Ht, n_iter, history, converged = multiplicative_update(
+                data, backend.from_numpy(W0), backend.from_numpy(Ht0),
+                beta=beta, l1_W=l1_W, l2_W=l2_W, l1_H=l1_H, l2_H=l2_H,
+                max_iter=int(self.max_iter), tol=self.tol, B=backend, callback=self._report,
+                fixed_columns=None if fixed is None else np.isin(np.arange(n_components), fixed),
+                copy=False,  # the start is handed over: the iterations overwrite it
+            )
+            del W0, Ht0  # buffers of the iterations, free now
+            transform_scale = _transform_scale(X, mask, n_components)
+            W_final = self._solve_W(data, Ht, transform_scale, backend)
+            divergence = beta_divergence(
+                data, W_final, Ht, beta, backend, eps=floors(X.dtype, data.max_value)[1]
+            )
+            attributes = self._fitted_attributes(
+                backend.to_numpy(Ht), fixed, n_iter, history, converged,
+                backend.scalar(divergence), transform_scale,
+            )
+            return attributes, backend.to_numpy(W_final)
 
     def _fitted_attributes(self, Ht, fixed, n_iter, history, converged, divergence,
                            transform_scale):

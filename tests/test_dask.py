@@ -205,7 +205,8 @@ def test_seed_corpus_on_a_local_cluster(seed_corpus, client):
     assert _matched_topics(memory.components_, model.components_).min() > 0.999
     top = [np.argsort(H, axis=1)[:, ::-1][:, :10] for H in (memory.components_,
                                                           model.components_)]
-    assert {tuple(t) for t in top[0]} == {tuple(t) for t in top[1]}
+    # the same ten top words per topic (two words of near-equal weight may swap places)
+    assert {frozenset(t) for t in top[0]} == {frozenset(t) for t in top[1]}
 
 
 def test_grid_search_on_the_cluster_through_joblib(client):

@@ -109,7 +109,7 @@ def frobenius_step_moved_into(F, M, C, out, B):
     return B.sum_of_squares(out - F)
 
 
-def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.1, fixed=None,
+def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.05, fixed=None,
                      buffers=None, overwrite_XG=False):
     """Repeated fast MU steps on fixed products, stopped once a step moves less than
     ``delta`` times the first one (Gillis & Glineur 2012); the columns ``fixed``
