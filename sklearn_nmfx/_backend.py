@@ -486,6 +486,13 @@ class NumpyBackend:
         """A 0-d array as a Python float (a host sync on accelerators)."""
         return float(a)
 
+    def lu_basis(self, Y):
+        """``P L`` of the LU factorization of a tall Y: a basis of its range, 4-5 x
+        cheaper than QR's, not orthonormal (Y is overwritten)."""
+        from scipy import linalg
+
+        return linalg.lu(Y, permute_l=True, overwrite_a=True, check_finite=False)[0]
+
     def sum_of_squares(self, a):
         """``sum(a * a)`` of a contiguous array, as one BLAS dot product (0-d)."""
         flat = a.reshape(-1)
@@ -672,6 +679,11 @@ class TorchBackend:
 
     def scalar(self, a):
         return float(a)
+
+    def lu_basis(self, Y):
+        """``P L`` of the LU factorization of a tall Y: a basis of its range."""
+        P, L, _ = self.torch.linalg.lu(Y)
+        return P @ L
 
     def sum_of_squares(self, a):
         """``sum(a * a)`` as one dot product (0-d tensor, no host sync)."""
