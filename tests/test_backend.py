@@ -138,3 +138,34 @@ def test_row_blocks_are_views_of_the_stored_entries(monkeypatch):
     rows = backend.row_slice(X, 10, 20)
     assert np.shares_memory(rows.data, X.data)
     np.testing.assert_array_equal(rows.toarray(), X[10:20].toarray())
+
+
+@pytest.mark.parametrize("sparse", [True, False])
+def test_munmf_keeps_blas_on_one_thread_while_its_threads_split_sparse_work(
+        monkeypatch, sparse):
+    # OpenBLAS's idle threads busy-wait after each call and would take the cores of
+    # the threaded sparse products; on dense X, BLAS's threads do the large products
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import sklearn_nmfx._mu as mu_module
+    from sklearn_nmfx import MUNMF
+
+    def blas_threads():
+        return max(info["num_threads"] for info in threadpool_info()
+                   if info["user_api"] == "blas")
+
+    seen = []
+    original = mu_module.multiplicative_update
+
+    def spy(*args, **kwargs):
+        seen.append(blas_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(mu_module, "multiplicative_update", spy)
+    monkeypatch.setattr(backend_module, "_cpu_threads", lambda: 2)  # any multi-core machine
+    X = sp.random(300, 200, density=0.1, random_state=0, format="csr")
+    with threadpool_limits(2, user_api="blas"):
+        MUNMF(3, random_state=0, max_iter=5, tol=0).fit(X if sparse else X.toarray())
+        after = blas_threads()
+    assert seen == [1 if sparse else 2]
+    assert after == 2
