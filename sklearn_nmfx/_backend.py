@@ -364,28 +364,28 @@ class NumpyBackend:
         list(_thread_pool().map(multiply, row_blocks))
         return out
 
-    def map_rows(self, fn, F, G, out):
-        """``fn(F_rows, G_rows, out_rows) -> partial_sum`` over row blocks of F and G.
+    def map_rows(self, fn, F, G):
+        """``fn(F_rows, G_rows) -> partial_sum`` over row blocks of F and G.
 
-        ``fn`` writes its result for the rows into ``out_rows`` (a view of ``out``)
-        and returns a 0-d partial sum. The rows are cut in blocks of about
-        ``_CACHE_BLOCK_ENTRIES`` entries, fixed by the shape alone, and the partial
-        sums are added in block order, so the result does not depend on the number
-        of threads; the blocks are shared between the cores. Returns the sum.
-        ``fn`` must treat rows independently.
+        ``fn`` updates its rows of F in place (they are views of F) and returns a 0-d
+        partial sum. The rows are cut in blocks of about ``_CACHE_BLOCK_ENTRIES``
+        entries, fixed by the shape alone, and the partial sums are added in block
+        order, so the result does not depend on the number of threads; the blocks
+        are shared between the cores. Returns the sum. ``fn`` must treat rows
+        independently.
         """
         n_rows, n_cols = F.shape
         rows_per_block = max(1, _CACHE_BLOCK_ENTRIES // max(n_cols, 1))
         n_blocks = -(-n_rows // rows_per_block)
         if n_blocks == 1:
-            return float(fn(F, G, out))
+            return float(fn(F, G))
         partials = [0.0] * n_blocks
 
         def run(first_block, stop_block):
             for block in range(first_block, stop_block):
                 start = block * rows_per_block
                 stop = min(start + rows_per_block, n_rows)
-                partials[block] = fn(F[start:stop], G[start:stop], out[start:stop])
+                partials[block] = fn(F[start:stop], G[start:stop])
 
         n_threads = min(n_blocks, self.n_threads)
         if n_threads == 1:
@@ -477,10 +477,6 @@ class NumpyBackend:
                 np.maximum(piece, zeros[:piece.size], out=piece)
             return a
         return np.maximum(a, value, out=a)
-
-    def matmul_into(self, a, b, out):
-        """``out[...] = a @ b`` for dense matrices, without a temporary."""
-        return np.matmul(a, b, out=out)
 
     def scalar(self, a):
         """A 0-d array as a Python float (a host sync on accelerators)."""
@@ -621,9 +617,9 @@ class TorchBackend:
     def matmul(self, X, B, row_blocks=None):
         return X @ B
 
-    def map_rows(self, fn, F, G, out):
-        """``fn(F, G, out)``: PyTorch runs the whole matrix at once, on its own threads."""
-        return fn(F, G, out)
+    def map_rows(self, fn, F, G):
+        """``fn(F, G)``: PyTorch runs the whole matrix at once, on its own threads."""
+        return fn(F, G)
 
     def nnz(self, X):
         return int(X.values().shape[0]) if self.is_sparse(X) else X.numel()
@@ -673,9 +669,6 @@ class TorchBackend:
 
     def clamp_min_(self, a, value):
         return a.clamp_(min=value)
-
-    def matmul_into(self, a, b, out):
-        return self.torch.matmul(a, b, out=out)
 
     def scalar(self, a):
         return float(a)

@@ -85,16 +85,17 @@ def test_map_rows_blocks_threads_and_sums_like_one_pass(monkeypatch):
     rng = np.random.RandomState(0)
     F, G = rng.rand(103, 4), rng.rand(103, 4)
 
-    def step(F_rows, G_rows, out_rows):
-        np.add(F_rows * 2, G_rows, out=out_rows)
-        return np.sum(out_rows)
+    def step(F_rows, G_rows):
+        F_rows *= 2
+        F_rows += G_rows
+        return np.sum(F_rows)
 
     results = {}
     for n_threads in (1, 2, 3):
         backend = NumpyBackend()
         backend._n_threads = n_threads
-        out = np.empty_like(F)
-        results[n_threads] = (out, backend.map_rows(step, F, G, out))
+        out = F.copy()  # updated in place
+        results[n_threads] = (out, backend.map_rows(step, out, G))
     expected = F * 2 + G
     for out, total in results.values():
         np.testing.assert_array_equal(out, expected)

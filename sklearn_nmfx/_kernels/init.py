@@ -60,6 +60,9 @@ def initialize_factors(X, n_components, init, random_state, eps=1e-6, data=None)
     if init == "random":
         return random_start(_mean(X), X.shape, n_components, dtype, random_state)
 
+    # SciPy's mean of a sparse X makes two copies of it: taken before the SVD's
+    # temporaries and the factors exist, it adds nothing to the peak
+    avg = _mean(X) if init != "nndsvd" else None
     if sp.issparse(X):
         products = (data.matmul, data.T.matmul) if data is not None else (None, None)
         U, S, V = sparse_randomized_svd(X, n_components, random_state, *products)
@@ -68,10 +71,11 @@ def initialize_factors(X, n_components, init, random_state, eps=1e-6, data=None)
     eps = nndsvd_threshold(eps, float(X.max()) if X.size else 0.0)
     use_p, lbd = nndsvd_weights(S, split_norms(U), split_norms(V.T))
     W = nndsvd_factor(U, S, use_p, lbd, split_norms(U), eps)
+    del U
     H = np.ascontiguousarray(nndsvd_factor(V.T, S, use_p, lbd, split_norms(V.T), eps).T)
+    del V
     if init != "nndsvd":
         rng = check_random_state(random_state) if init == "nndsvdar" else None
-        avg = _mean(X)
         fill_zeros(W, zero_fill(init, avg, np.count_nonzero(W == 0), rng))
         fill_zeros(H, zero_fill(init, avg, np.count_nonzero(H == 0), rng))
     return W.astype(dtype, copy=False), H.astype(dtype, copy=False)
@@ -123,11 +127,14 @@ def sparse_randomized_svd(X, n_components, random_state, matmul=None, rmatmul=No
     for _ in range(n_iter):
         Q, _ = linalg.lu(A_times(Q), permute_l=True, overwrite_a=True, check_finite=False)
         Q, _ = linalg.lu(At_times(Q), permute_l=True, overwrite_a=True, check_finite=False)
-    Q, _ = linalg.qr(A_times(Q), mode="economic", overwrite_a=True, check_finite=False)
+    # QR works in place on Fortran order only (on C order it holds two more copies)
+    Q, _ = linalg.qr(np.asfortranarray(A_times(Q)), mode="economic", overwrite_a=True,
+                     check_finite=False)
 
     # SVD of the projection Q.T @ A onto the range, then back
     Uhat, s, Vt = linalg.svd(At_times(Q).T, full_matrices=False, lapack_driver="gesdd")
     U = Q @ Uhat
+    del Q
     U, Vt = svd_flip(U, Vt, u_based_decision=not transpose)
     if transpose:
         return Vt[:n_components].T, s[:n_components], U[:, :n_components].T

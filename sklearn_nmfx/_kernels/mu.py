@@ -24,6 +24,7 @@ the general path.
 
 import math
 
+import array_api_compat
 import numpy as np
 
 from .losses import _frobenius_from_products, beta_divergence, penalty
@@ -72,8 +73,6 @@ def frobenius_operator(XG, GtG, l1, l2, floor, B, relax=1.99, fixed=None, overwr
     and the free columns see them in their gradient. With ``overwrite_XG``, C is
     computed in the memory of XG.
     """
-    import array_api_compat
-
     xp = B.namespace()
     k = GtG.shape[0]
     identity = xp.eye(k, dtype=GtG.dtype, device=array_api_compat.device(GtG))
@@ -100,55 +99,43 @@ def frobenius_step(F, M, C, B):
     return B.clamp_min_(F_new, 0.0)
 
 
-def frobenius_step_moved_into(F, M, C, out, B):
-    """One fast MU step of the rows F written into ``out``; returns how far it moved
-    them, ``||out - F||^2`` (0-d)."""
-    B.matmul_into(F, M, out)
-    out += C
-    B.clamp_min_(out, 0.0)
-    return B.sum_of_squares(out - F)
+def frobenius_step_in_place(F, M, C, B):
+    """One fast MU step of the rows F, written over F; returns how far it moved
+    them, ``||F_new - F||^2`` (0-d). F serves as the scratch of the difference."""
+    F_new = frobenius_step(F, M, C, B)
+    F -= F_new
+    moved = B.sum_of_squares(F)
+    F[...] = F_new
+    return moved
 
 
 def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.05, fixed=None,
-                     buffers=None, overwrite_XG=False):
+                     overwrite_F=False, overwrite_XG=False):
     """Repeated fast MU steps on fixed products, stopped once a step moves less than
     ``delta`` times the first one (Gillis & Glineur 2012); the columns ``fixed``
     (boolean vector, or None) are not updated.
 
     Each step runs through ``B.map_rows``: on the CPU, row blocks that stay in the
-    cache, on the cores; on PyTorch, the whole matrix at once. The steps write into
-    the two ``buffers`` (arrays shaped like F, allocated when None) in turn, and the
-    result is one of them: F itself is never modified. With ``overwrite_XG``, XG is
-    used as scratch memory.
+    cache, on the cores, each written over its rows; on PyTorch, the whole matrix at
+    once. Returns the updated F: F itself with ``overwrite_F``, else a copy (F is
+    left as it is). With ``overwrite_XG``, XG is used as scratch memory.
     """
     M, C = frobenius_operator(XG, GtG, l1, l2, floor, B, fixed=fixed,
                               overwrite_XG=overwrite_XG)
-    if buffers is None:
-        xp = B.namespace()
-        buffers = (xp.empty_like(F), xp.empty_like(F))
-    if n_repeats == 1:
-        F_new = B.matmul_into(F, M, buffers[0])
-        F_new += C
-        return B.clamp_min_(F_new, 0.0)
+    if not overwrite_F:
+        F = B.namespace().asarray(F, copy=True)
 
-    def step(F_rows, C_rows, out_rows):
-        return frobenius_step_moved_into(F_rows, M, C_rows, out_rows, B)
+    def step(F_rows, C_rows):
+        return frobenius_step_in_place(F_rows, M, C_rows, B)
 
     first = None
-    for repeat in range(n_repeats):
-        F_new = buffers[repeat % 2]
-        moved = B.scalar(B.map_rows(step, F, C, F_new))
+    for _ in range(n_repeats):
+        moved = B.scalar(B.map_rows(step, F, C))
         if first is None:
             first = moved
         elif moved <= delta * delta * first:
-            return F_new
-        F = F_new
+            break
     return F
-
-
-def _spare_buffers(current, arrays):
-    """Two of ``arrays`` (three arrays shaped alike) that are not ``current``."""
-    return tuple(a for a in arrays if a is not current)[:2]
 
 
 def beta_numerator_denominator(data, F, G, beta, eps, B):
@@ -224,10 +211,14 @@ def _check_finite(value, n_iter):
 
 
 def _l1_change(new, old, xp):
-    """``sum(|new - old|)`` (0-d), with one temporary (the difference, made absolute
-    in place)."""
-    diff = new - old
-    return xp.sum(xp.abs(diff, out=diff))
+    """``sum(|new - old|)`` (0-d), in pieces of rows: the temporaries are a piece's."""
+    n_rows, n_cols = new.shape
+    step = max(1, 2**17 // max(n_cols, 1))
+    total = 0.0
+    for start in range(0, n_rows, step):
+        diff = new[start:start + step] - old[start:start + step]
+        total = total + xp.sum(xp.abs(diff))
+    return total
 
 
 def multiplicative_update(
@@ -264,9 +255,9 @@ def multiplicative_update(
         Called as ``callback(n_iter, objective)`` at each evaluation.
     copy : bool, default=True
         Whether the fast path (Frobenius loss, no mask) copies ``W`` and ``Ht`` before
-        it starts. With False it works in their memory: they become buffers of the
-        iterations, overwritten, which saves a copy of each factor where the caller
-        has no further use for them.
+        it starts. With False it works in their memory: they are overwritten by the
+        iterations, which saves a copy of each factor where the caller has no further
+        use for them.
 
     Returns
     -------
@@ -287,8 +278,6 @@ def multiplicative_update(
         repeats_H = inner_repeats(nnz, n_features, n_samples, n_components)
     fixed = None
     if fixed_columns is not None:
-        import array_api_compat
-
         fixed = xp.asarray(np.asarray(fixed_columns, dtype=bool),
                            device=array_api_compat.device(Ht))
 
@@ -304,36 +293,43 @@ def multiplicative_update(
     converged = False
     n_iter = 0
     if fast:
-        # three arrays per factor in turn: the current one and two for the repeats
-        # (copies first, unless the caller hands its arrays over)
+        # the steps overwrite W and Ht (copies first, unless the caller hands its
+        # arrays over); the values of the fixed columns are kept apart
         if copy:
             W, Ht = xp.asarray(W, copy=True), xp.asarray(Ht, copy=True)
-        W_spare = (xp.empty_like(W), xp.empty_like(W))
-        Ht_spare = (xp.empty_like(Ht), xp.empty_like(Ht))
+        if fixed is not None:
+            fixed_index = xp.asarray(np.flatnonzero(np.asarray(fixed_columns)),
+                                     device=array_api_compat.device(Ht))
+            fixed_values = xp.asarray(Ht[:, fixed_index], copy=True)
     for n_iter in range(1, max_iter + 1):
         check = n_iter % check_every == 0 or n_iter == max_iter
-        W_old, Ht_old = W, Ht  # every update returns other arrays
         if fast:
+            # the factors before the iteration, where the stopping rule needs them
+            keep = n_iter == 1 or check
+            W_old = xp.asarray(W, copy=True) if keep else None
+            Ht_old = xp.asarray(Ht, copy=True) if keep else None
             XHt = data.matmul(Ht)
             HtHt = Ht.T @ Ht
-            W = frobenius_update(W, XHt, HtHt, l1_W, l2_W, repeats_W, floor, B,
-                                 buffers=W_spare)
+            frobenius_update(W, XHt, HtHt, l1_W, l2_W, repeats_W, floor, B, overwrite_F=True)
             WtW = W.T @ W
             if check:
                 divergence = _frobenius_from_products(data.squared_norm, W, XHt, WtW, HtHt, xp)
                 objective = objective_of(divergence, W, Ht)
-            Ht = frobenius_update(Ht, data.T.matmul(W), WtW, l1_H, l2_H, repeats_H, floor, B,
-                                  fixed=fixed, buffers=Ht_spare, overwrite_XG=True)
+            del XHt  # not needed by the H update
+            frobenius_update(Ht, data.T.matmul(W), WtW, l1_H, l2_H, repeats_H, floor, B,
+                             fixed=fixed, overwrite_F=True, overwrite_XG=True)
+            if fixed is not None:
+                # the step leaves them as they are (identity columns of its operator);
+                # kept bit for bit whatever the matrix product's rounding
+                Ht[:, fixed_index] = fixed_values
         else:
+            W_old, Ht_old = W, Ht
             W = beta_step(data, W, Ht, beta, l1_W, l2_W, floor, eps, B)
             Ht = beta_step(data.T, Ht, W, beta, l1_H, l2_H, floor, eps, B)
-        if fixed is not None:
-            # the MU step of an entry depends on the others only through W H: keeping
-            # the fixed columns is a step on the free ones (never an increase)
-            Ht = xp.where(fixed[None, :], Ht_old, Ht)
-        if fast:
-            W_spare = _spare_buffers(W, (W_old, *W_spare))
-            Ht_spare = _spare_buffers(Ht, (Ht_old, *Ht_spare))
+            if fixed is not None:
+                # the MU step of an entry depends on the others only through W H:
+                # keeping the fixed columns is a step on the free ones (never an increase)
+                Ht = xp.where(fixed[None, :], Ht_old, Ht)
         if n_iter == 1 or check:
             change = B.scalar(_l1_change(W, W_old, xp) + _l1_change(Ht, Ht_old, xp))
             if first_change is None:
