@@ -34,9 +34,12 @@ class TruncatedSVDTopics(FactorizationBase):
 
         - 'auto': 'arpack' on the CPU backend (``device=None``) when
           ``n_components < min(n_samples, n_features)``, 'randomized' otherwise
-          (PyTorch devices). On 20 Newsgroups-sized data ARPACK is exact and
-          as fast as or faster than the randomized solver from 5 to 100
-          components.
+          (PyTorch devices). ARPACK is exact. On 20 Newsgroups (11314 x 39117)
+          it takes 1.1 to 1.5 times the time of scikit-learn's randomized
+          solver from 5 to 100 components, and 'randomized' is the faster of
+          the two from about 10 components (0.6 times scikit-learn's time at
+          100, explaining 0.6% less variance than ARPACK and 1% more than
+          scikit-learn's randomized solver).
 
         - 'randomized': randomized subspace iteration (Halko, Martinsson & Tropp
           2011) with ``n_components + n_oversamples`` columns and ``n_iter``
