@@ -367,8 +367,8 @@ class NumpyBackend:
     def map_rows(self, fn, F, G):
         """``fn(F_rows, G_rows) -> partial_sum`` over row blocks of F and G.
 
-        ``fn`` updates its rows of F in place (they are views of F) and returns a 0-d
-        partial sum. The rows are cut in blocks of about ``_CACHE_BLOCK_ENTRIES``
+        ``fn`` may update its rows of F in place (they are views of F) and returns a
+        0-d partial sum. The rows are cut in blocks of about ``_CACHE_BLOCK_ENTRIES``
         entries, fixed by the shape alone, and the partial sums are added in block
         order, so the result does not depend on the number of threads; the blocks
         are shared between the cores. Returns the sum. ``fn`` must treat rows
@@ -392,9 +392,7 @@ class NumpyBackend:
             run(0, n_blocks)
         else:
             bounds = np.linspace(0, n_blocks, n_threads + 1).astype(int)
-            # one BLAS thread per block: our threads share the cores, and nested
-            # BLAS threads would oversubscribe them
-            with _one_blas_thread(self._blas):
+            with self.own_threads():
                 futures = [_thread_pool().submit(run, a, b)
                            for a, b in zip(bounds[1:-1], bounds[2:])]
                 run(bounds[0], bounds[1])  # the calling thread takes the first share
@@ -402,15 +400,18 @@ class NumpyBackend:
                     future.result()
         return math.fsum(float(p) for p in partials)
 
-    def own_threads(self):
+    def own_threads(self, data=None):
         """Context for work that this backend splits between its own threads.
 
-        With more than one thread, BLAS runs on one thread meanwhile: OpenBLAS's
-        threads stay busy-waiting for a while after each multi-threaded call
-        (here, the small Gram products), and took a core from the sparse
-        products' threads (on 20 Newsgroups k=20, MUNMF used 1.5 x the CPU time).
+        With more than one thread, BLAS runs on one thread meanwhile: nested BLAS
+        threads would oversubscribe the cores, and OpenBLAS's threads stay
+        busy-waiting for a while after each multi-threaded call (the small Gram
+        products of a fit), which took a core from the sparse products' threads
+        (on 20 Newsgroups k=20, MUNMF used 1.5 x the CPU time). Given the
+        ``data`` of a fit, a dense X keeps BLAS's threads: they do its large
+        products.
         """
-        if self.n_threads > 1:
+        if self.n_threads > 1 and (data is None or data.is_sparse):
             return _one_blas_thread(self._blas)
         return contextlib.nullcontext()
 
@@ -683,7 +684,7 @@ class TorchBackend:
         flat = a.reshape(-1)
         return self.torch.dot(flat, flat)
 
-    def own_threads(self):
+    def own_threads(self, data=None):
         """PyTorch runs its own threads: nothing to do."""
         return contextlib.nullcontext()
 

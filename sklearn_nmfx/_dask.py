@@ -476,7 +476,7 @@ def _frobenius_block(X_b, W_b, Ht, HtHt, dtype, l1, l2, n_repeats, floor):
         # 0.5 (-2 <W, X H^T> + <W^T W, H H^T>): add 0.5 ||X||^2 for the divergence
         "divergence": float(_frobenius_from_products(0.0, W, XHt, WtW, HtHt, xp)),
         "penalty": float(penalty(W, None, l1, l2, 0.0, 0.0, xp)),
-        "change": float(_l1_change(W, W_b, xp)),
+        "change": float(_l1_change(W, W_b, B)),
     }
 
 
@@ -484,11 +484,10 @@ def _beta_block(X_b, W_b, Ht, dtype, beta, l1, l2, floor, eps):
     """The MU update of the rows W_b for a beta divergence, and the block's share of
     the numerator and denominator of the H update, and of the change."""
     B = _numpy_backend()
-    xp = B.namespace()
     data = _data(X_b, dtype, beta)
     W = beta_step(data, W_b, Ht, beta, l1, l2, floor, eps, B)
     num, den = beta_numerator_denominator(data.T, Ht, W, beta, eps, B)
-    return W, {"num": num, "den": den, "change": float(_l1_change(W, W_b, xp))}
+    return W, {"num": num, "den": den, "change": float(_l1_change(W, W_b, B))}
 
 
 def _data(X_b, dtype, beta):
@@ -573,7 +572,7 @@ def fit_munmf(estimator, X, W=None, H=None, fixed_components=None):
             Ht_new = beta_ratio_step(Ht, sums["num"], sums["den"], beta, l1_H, l2_H, floor, B)
         if fixed_columns is not None:  # as in memory: the fixed columns bit for bit
             Ht_new = np.where(fixed_columns[None, :], Ht, Ht_new)
-        change = sums["change"] + float(_l1_change(Ht_new, Ht, xp))
+        change = sums["change"] + float(_l1_change(Ht_new, Ht, B))
         Ht = Ht_new
         if first_change is None:
             first_change = change

@@ -1,6 +1,5 @@
 """MUNMF: non-negative matrix factorization by multiplicative updates."""
 
-import contextlib
 import math
 import warnings
 from functools import partial
@@ -264,10 +263,7 @@ class MUNMF(NMFBase):
         beta = beta_from_loss(self.beta_loss)
         _check_zeros_for_beta(X, mask, beta)
         data = backend.data_matrix(X, mask)
-        # sparse X: our threads split the products, and BLAS runs on one thread
-        # meanwhile; dense X: BLAS's threads do the large products
-        threads = backend.own_threads() if data.is_sparse else contextlib.nullcontext()
-        with threads:
+        with backend.own_threads(data):
             # on NumPy, the randomized SVD of the NNDSVD starts uses data's threaded products
             initialize = partial(initialize_factors,
                                  data=data if backend.name == "numpy" else None)

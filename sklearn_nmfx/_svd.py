@@ -1,6 +1,5 @@
 """TruncatedSVDTopics: truncated SVD (latent semantic indexing) of a document-term matrix."""
 
-import contextlib
 import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.sparsefuncs import mean_variance_axis
@@ -240,10 +239,7 @@ class TruncatedSVDTopics(FactorizationBase):
                 _, S, Vt = arpack_svd(X, k, tol=self.tol, random_state=self.random_state)
             else:
                 data = backend.data_matrix(X)
-                # sparse X: our threads split the products, BLAS on one thread meanwhile
-                threads = (backend.own_threads() if data.is_sparse
-                           else contextlib.nullcontext())
-                with threads:
+                with backend.own_threads(data):
                     _, S, Vt = randomized_svd(
                         data, k, n_oversamples=int(self.n_oversamples),
                         n_iter=int(self.n_iter), random_state=self.random_state, B=backend,

@@ -210,15 +210,12 @@ def _check_finite(value, n_iter):
         )
 
 
-def _l1_change(new, old, xp):
-    """``sum(|new - old|)`` (0-d), in pieces of rows: the temporaries are a piece's."""
-    n_rows, n_cols = new.shape
-    step = max(1, 2**17 // max(n_cols, 1))
-    total = 0.0
-    for start in range(0, n_rows, step):
-        diff = new[start:start + step] - old[start:start + step]
-        total = total + xp.sum(xp.abs(diff))
-    return total
+def _l1_change(new, old, B):
+    """``sum(|new - old|)`` over row blocks (``B.map_rows``: temporaries of a block's
+    size, on the cores); 0-d or a float."""
+    xp = B.namespace()
+    return B.map_rows(lambda new_rows, old_rows: xp.sum(xp.abs(new_rows - old_rows)),
+                      new, old)
 
 
 def multiplicative_update(
@@ -331,7 +328,7 @@ def multiplicative_update(
                 # keeping the fixed columns is a step on the free ones (never an increase)
                 Ht = xp.where(fixed[None, :], Ht_old, Ht)
         if n_iter == 1 or check:
-            change = B.scalar(_l1_change(W, W_old, xp) + _l1_change(Ht, Ht_old, xp))
+            change = B.scalar(_l1_change(W, W_old, B)) + B.scalar(_l1_change(Ht, Ht_old, B))
             if first_change is None:
                 first_change = change
         if check:
