@@ -75,12 +75,15 @@ class AutogradNMF(NMFBase):
         built with ``optimizer_kwargs``.
 
     optimizer_kwargs : dict, default=None
-        Extra arguments of the optimizer (for example ``{"betas": (0.9, 0.99)}``
-        or ``{"momentum": 0.9}``); an ``lr`` here overrides ``learning_rate``.
+        Extra arguments of the optimizer (for example ``{"amsgrad": True}`` or
+        ``{"momentum": 0.9}``); an ``lr`` here overrides ``learning_rate``. With
+        'adam', ``betas`` defaults to ``(0.8, 0.9)`` rather than torch's ``(0.9,
+        0.999)``: the gradient is exact, not a minibatch's, and shorter moment
+        averages let the steps grow as the fit settles.
 
     learning_rate : float or 'auto', default='auto'
         The optimizer's initial learning rate. 'auto' scales it to the data:
-        with Adam, 0.05 times the largest entry of each factor's start (Adam
+        with Adam, 0.1 times the largest entry of each factor's start (Adam
         steps by about lr per entry, whatever the gradient's scale); with
         SGD, the inverse of the Lipschitz constant of each factor's Frobenius
         gradient; 1 with L-BFGS; 1e-3 for other optimizer classes.

@@ -7,10 +7,10 @@ reparametrization (``W = softplus(P)`` or ``exp(P)``, strictly positive).
 
 The built-in losses never densify a sparse X:
 
-- Frobenius: ``0.5 (||X||^2 - 2 <X, W H> + <W^T W, H H^T>)``, where ``<X, W H>``
-  is one autograd function whose forward is ``sum(W * (X @ H^T))`` and whose
-  backward is ``X @ H^T`` (kept from the forward) and ``X^T @ W`` (a product with
-  the CSR copy of X^T): two sparse products per step, as in an MU iteration.
+- Frobenius: ``0.5 (||X||^2 - 2 <X, W H> + <W^T W, H H^T>)``, one autograd
+  function whose forward computes ``X @ H^T`` (kept) and whose backward is the
+  written-out gradient ``W (H H^T) - X H^T``, ``H^T (W^T W) - X^T W`` (a product
+  with the CSR copy of X^T): two sparse products per step, as in an MU iteration.
 - Kullback-Leibler on sparse X: ``sum x log(x / WH) - sum x + sum WH`` with
   ``WH`` gathered at the non-zeros only and ``sum WH`` from column sums.
 - Other beta divergences form ``W H`` by row blocks, running the backward of each
@@ -28,6 +28,13 @@ from .losses import _dense_terms, beta_divergence, penalty
 
 OPTIMIZERS = ("adam", "lbfgs", "sgd")
 CONSTRAINTS = ("project", "softplus", "exp")
+# the base of learning_rate='auto' (for Adam, relative to the largest start entry)
+AUTO_LEARNING_RATE = {"adam": 0.1, "sgd": 1.0, "lbfgs": 1.0}
+# Adam's moment decays for 'adam' unless optimizer_kwargs give others: the gradient
+# is exact (full batch), so its averages need a memory of about 5 and 10 steps, not
+# torch's 10 and 1000 (there early, large gradients keep the steps small for
+# hundreds of steps)
+ADAM_BETAS = (0.8, 0.9)
 
 
 def _torch():
@@ -59,45 +66,48 @@ def from_free(P, constraint):
 
 
 # -- losses -----------------------------------------------------------------------
-_INNER = []
+_FROBENIUS = []
 
 
-def _inner_class():
-    if _INNER:
-        return _INNER[0]
+def _frobenius_class():
+    if _FROBENIUS:
+        return _FROBENIUS[0]
     torch = _torch()
 
-    class DataInner(torch.autograd.Function):
-        """``<X, W Ht^T>``, with the products of X (sparse or dense) by DataMatrix."""
+    class FrobeniusLoss(torch.autograd.Function):
+        """``0.5 ||X - W Ht^T||^2`` by the trace form, with its gradient written out:
+        ``W Ht^T Ht - X Ht`` and ``Ht W^T W - X^T W``, the products of X (sparse or
+        dense) by DataMatrix. Autograd would spend four Gram-sized products on the
+        backward of ``<W^T W, Ht^T Ht>``; this spends two."""
 
         @staticmethod
-        def forward(ctx, W, Ht, data):
-            XHt = data.matmul(Ht)
+        def forward(ctx, W, Ht, data, XHt):
+            if XHt is None:
+                XHt = data.matmul(Ht)
+            gram_W, gram_H = W.T @ W, Ht.T @ Ht
+            inner = torch.dot(W.reshape(-1), XHt.reshape(-1))
             ctx.data = data
-            ctx.save_for_backward(W, XHt)
-            return torch.sum(W * XHt)
+            ctx.save_for_backward(W, Ht, XHt, gram_W, gram_H)
+            return 0.5 * (data.squared_norm - 2.0 * inner + torch.sum(gram_W * gram_H))
 
         @staticmethod
         def backward(ctx, grad):
-            W, XHt = ctx.saved_tensors
-            grad_W = grad * XHt if ctx.needs_input_grad[0] else None
-            grad_Ht = grad * ctx.data.T.matmul(W) if ctx.needs_input_grad[1] else None
-            return grad_W, grad_Ht, None
+            W, Ht, XHt, gram_W, gram_H = ctx.saved_tensors
+            grad_W = grad_Ht = None
+            if ctx.needs_input_grad[0]:
+                grad_W = torch.addmm(XHt, W, gram_H, beta=-1.0).mul_(grad)
+            if ctx.needs_input_grad[1]:
+                grad_Ht = torch.addmm(ctx.data.T.matmul(W), Ht, gram_W, beta=-1.0).mul_(grad)
+            return grad_W, grad_Ht, None, None
 
-    _INNER.append(DataInner)
-    return DataInner
-
-
-def data_inner(data, W, Ht):
-    """``<X, W Ht^T>``, differentiable in W and Ht; X is never densified."""
-    return _inner_class().apply(W, Ht, data)
+    _FROBENIUS.append(FrobeniusLoss)
+    return FrobeniusLoss
 
 
 def frobenius_loss(data, W, Ht, XHt=None):
-    """``0.5 ||X - W Ht^T||^2`` by the trace form; ``XHt`` given when Ht is fixed."""
-    torch = _torch()
-    inner = torch.sum(W * XHt) if XHt is not None else data_inner(data, W, Ht)
-    return 0.5 * (data.squared_norm - 2.0 * inner + torch.sum((W.T @ W) * (Ht.T @ Ht)))
+    """``0.5 ||X - W Ht^T||^2``, differentiable in W and Ht, X never densified;
+    ``XHt`` (``X @ Ht``) given when Ht is fixed."""
+    return _frobenius_class().apply(W, Ht, data, XHt)
 
 
 class Objective:
@@ -190,6 +200,8 @@ def make_optimizer(optimizer, params, learning_rates, optimizer_kwargs):
     if isinstance(optimizer, str):
         cls = {"adam": torch.optim.Adam, "lbfgs": torch.optim.LBFGS,
                "sgd": torch.optim.SGD}[optimizer]
+        if optimizer == "adam":
+            kwargs.setdefault("betas", ADAM_BETAS)
     else:
         cls = optimizer
     if "lr" in kwargs:
@@ -278,7 +290,7 @@ def autograd_nmf(
     if isinstance(learning_rate, (list, tuple)):
         rates = [float(rate) for rate in learning_rate]
     elif learning_rate == "auto":
-        base = {"adam": 0.05, "sgd": 1.0, "lbfgs": 1.0}.get(name, 1e-3)
+        base = AUTO_LEARNING_RATE.get(name, 1e-3)
         rates = default_learning_rates(name, factors, constraint, hessians, base)
     else:
         rates = [float(learning_rate)] * len(params)
