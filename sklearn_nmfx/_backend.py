@@ -173,10 +173,18 @@ def _csr_rows(X, start, stop):
     return block
 
 
-def _csr_pair(X):
-    """CSR copies of X and X.T with sorted indices, never touching the caller's X."""
+def _csr_pair(X, *, sort=True):
+    """X and X.T in CSR, never touching the caller's X.
+
+    X.T comes out with sorted indices (the conversion writes each row's entries in
+    column order). A CSR X with unsorted indices (``TfidfVectorizer``'s output) is
+    sorted on a copy with ``sort``; without, it is used in its stored order, which
+    changes only the order of the additions in ``X @ B`` (results equal to
+    rounding), where the sorted copy would cost ``X``'s size in memory and the
+    time of the sort, and the products were measured as fast either way.
+    """
     X_csr = X.tocsr()
-    if not X_csr.has_sorted_indices:
+    if sort and not X_csr.has_sorted_indices:
         X_csr = X_csr.sorted_indices()  # a sorted copy: X itself is left as it is
     Xt_csr = X_csr.T.tocsr()
     if not Xt_csr.has_sorted_indices:
@@ -298,6 +306,11 @@ class NumpyBackend:
     def is_sparse(self, X):
         return sp.issparse(X)
 
+    def index_order(self, X):
+        """Validated X as the solvers take it: a sparse X with unsorted indices is
+        used in its stored order (see ``_csr_pair``)."""
+        return X
+
     def data_matrix(self, X, mask=None, *, transpose=True):
         """Wrap validated X (ndarray or scipy sparse, non-negative, NaN set to 0).
 
@@ -305,7 +318,7 @@ class NumpyBackend:
         unusable): for the kernels that only multiply by X, where memory counts.
         """
         if sp.issparse(X):
-            X_csr, Xt_csr = _csr_pair(X) if transpose else (X.tocsr(), None)
+            X_csr, Xt_csr = _csr_pair(X, sort=False) if transpose else (X.tocsr(), None)
             vals = X_csr.data
             return DataMatrix(
                 self, X_csr, Xt_csr,
@@ -590,9 +603,17 @@ class TorchBackend:
                 check_invariants=False,
             ).to(self.device)
 
+    def index_order(self, X):
+        """Validated X with sorted indices (a copy where they are not): torch's CSR
+        tensors ask for them, and the NumPy work of a fit (its start) then sees the
+        same X as the tensors, so that results do not depend on the stored order."""
+        if sp.issparse(X) and not X.has_sorted_indices:
+            return X.sorted_indices()
+        return X
+
     def data_matrix(self, X, mask=None):
         if sp.issparse(X):
-            X_csr, Xt_csr = _csr_pair(X)
+            X_csr, Xt_csr = _csr_pair(X)  # sorted: torch's CSR invariants ask for it
             vals = X_csr.data
             return DataMatrix(
                 self, self._csr_tensor(X_csr), self._csr_tensor(Xt_csr),

@@ -65,7 +65,7 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             X = torch_to_numpy(X, whom, device=self._backend().device)
         X = validate_X(self, X, reset=reset, whom=whom, allow_nan=self._supports_missing,
                        non_negative=self._non_negative)
-        return X
+        return self._backend().index_order(X)
 
     def _observed(self, X, mask, method):
         """(X with missing entries set to 0, mask of observed entries or None)."""

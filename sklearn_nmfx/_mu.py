@@ -8,7 +8,9 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ._base import NMFBase, fixed_indices
-from ._kernels.init import INIT_METHODS, initialize_factors, resolve_init, uniform_rows
+from ._kernels.init import (
+    INIT_METHODS, entry_sum, initialize_factors, resolve_init, uniform_rows,
+)
 from ._kernels.losses import (
     BETA_LOSS_NAMES,
     beta_divergence,
@@ -363,7 +365,7 @@ def _transform_scale(X, mask, n_components):
     each other.
     """
     n_observed = X.shape[0] * X.shape[1] if mask is None else int(mask.sum())
-    return scale_from_sum(float(X.sum()), n_observed, n_components)
+    return scale_from_sum(entry_sum(X), n_observed, n_components)
 
 
 def scale_from_sum(total, n_observed, n_components):

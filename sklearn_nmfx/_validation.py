@@ -141,10 +141,23 @@ def _unmasked(X, whom, allow_nan):
 
 
 def _canonical_sparse(X):
-    """Sparse X with sorted indices, no duplicate and no stored zero: duplicates are
-    summed (as SciPy's arithmetic does), so every later check sees the true entries.
-    Makes a copy when something must change; the caller's matrix is never touched."""
-    if X.has_canonical_format and np.all(X.data != 0):
+    """Sparse X with no duplicate entry and no stored zero: duplicates are summed (as
+    SciPy's arithmetic does), so every later check sees the true entries. Makes a
+    (sorted) copy when something must change; the caller's matrix is never touched.
+
+    Unsorted indices alone are not a change: sorting would copy X (``TfidfVectorizer``
+    gives unsorted CSR), and the solvers take any order. Their duplicates are found
+    on the transposed conversion, which writes each row's entries in order (a
+    temporary, linear in the non-zeros, where a sort is not)."""
+    if np.any(X.data == 0):
+        duplicates_or_zeros = True
+    elif X.has_sorted_indices:
+        duplicates_or_zeros = not X.has_canonical_format
+    else:
+        transposed = X.T.tocsr() if X.format == "csr" else X.T.tocsc()
+        duplicates_or_zeros = not transposed.has_canonical_format
+        del transposed
+    if not duplicates_or_zeros:
         return X
     X = X.copy()
     X.sum_duplicates()
@@ -232,7 +245,8 @@ def check_components_fit_in_memory(n_components, shape, dtype, whom):
 
 def validate_X(estimator, X, *, reset, whom, allow_nan=False, non_negative=True):
     """Validate X the scikit-learn way: 2-D float32/float64, dense (C order) or
-    canonical CSR/CSC, >= 0, of a scale the dtype can factorize.
+    CSR/CSC without duplicates or stored zeros, >= 0, of a scale the dtype can
+    factorize.
 
     NaN entries are accepted only with ``allow_nan`` (they mark missing values);
     infinity is always an error. Strings are refused rather than parsed. Sparse

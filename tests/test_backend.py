@@ -61,6 +61,27 @@ def test_sparse_products_match_dense_algebra(device):
         np.testing.assert_allclose(got, expected, rtol=1e-12, err_msg=name)
 
 
+def test_unsorted_csr_is_used_in_place_and_multiplies_like_the_sorted_copy():
+    """No copy of a TfidfVectorizer-like X (unsorted indices): the data matrix keeps
+    the caller's arrays, X.T comes out sorted, and the products agree to rounding."""
+    X = sp.random(300, 200, density=0.1, random_state=0, format="csr")
+    X.indices[:] = np.concatenate([X.indices[a:b][::-1] for a, b in
+                                   zip(X.indptr[:-1], X.indptr[1:])])
+    X.data[:] = np.concatenate([X.data[a:b][::-1] for a, b in
+                                zip(X.indptr[:-1], X.indptr[1:])])
+    X.has_sorted_indices = False
+    indices = X.indices.copy()
+    data = NumpyBackend().data_matrix(NumpyBackend().index_order(X))
+    assert np.shares_memory(data.X.data, X.data) and np.shares_memory(data.X.indices, X.indices)
+    assert data.Xt.has_sorted_indices
+    np.testing.assert_array_equal(X.indices, indices)  # the caller's order is kept
+    rng = np.random.RandomState(0)
+    B, C = rng.rand(200, 5), rng.rand(300, 3)
+    sorted_X = X.sorted_indices()
+    np.testing.assert_allclose(data.matmul(B), sorted_X @ B, rtol=1e-13)
+    np.testing.assert_allclose(data.T.matmul(C), sorted_X.T @ C, rtol=1e-13)
+
+
 @pytest.mark.parametrize("device", [None, "torch"])
 def test_sparse_input_stays_sparse(device):
     if device:

@@ -227,10 +227,15 @@ def test_negative_values_say_how_many_and_where_the_first_is(cls, device, fmt):
 
 
 @pytest.mark.parametrize("cls, device", NMF)
-def test_duplicate_sparse_entries_are_summed_before_the_sign_check(cls, device):
+@pytest.mark.parametrize("sorted_indices", [True, False])
+def test_duplicate_sparse_entries_are_summed_before_the_sign_check(cls, device,
+                                                                   sorted_indices):
     # (0, 1) is stored twice, -1 and 3: the entry is 2, X is non-negative
-    X_dup = sp.csr_matrix((np.array([-1.0, 3.0, 1.0, 2.0]), np.array([1, 1, 0, 2]),
-                           np.array([0, 2, 4])), shape=(2, 3))
+    order = [0, 1, 2, 3, 4] if sorted_indices else [1, 0, 2, 3, 4]  # row 0: 1, 0, 1
+    X_dup = sp.csr_matrix((np.array([4.0, -1.0, 3.0, 1.0, 2.0])[order],
+                           np.array([0, 1, 1, 0, 2])[order],
+                           np.array([0, 3, 5])), shape=(2, 3))
+    assert X_dup.has_sorted_indices == sorted_indices
     before = fingerprint(X_dup)
     W_dup = make(cls, device).fit_transform(X_dup)
     canonical = X_dup.copy()
@@ -329,13 +334,15 @@ def test_dense_equivalents_give_the_result_of_the_float64_array(cls, device, kin
 @pytest.mark.parametrize("cls, device", ALL)
 def test_read_only_input_is_read_without_warnings(cls, device):
     X = _readonly(_sparse_data())
-    X_sparse = sp.csr_matrix(X)
-    for part in (X_sparse.data, X_sparse.indices, X_sparse.indptr):
+    # unsorted too: SciPy sorts such a matrix in place in X.max() and other methods
+    X_sparse, X_unsorted = sp.csr_matrix(X), _unsorted_csr(X)
+    for part in (X_sparse.data, X_sparse.indices, X_sparse.indptr, X_unsorted.data,
+                 X_unsorted.indices, X_unsorted.indptr):
         part.setflags(write=False)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for X_in in (X, X_sparse):
+        for X_in in (X, X_sparse, X_unsorted):
             model = make(cls, device)
             assert_finite(model.fit_transform(X_in), model.transform(X_in))
 

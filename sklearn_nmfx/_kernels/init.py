@@ -26,8 +26,26 @@ def resolve_init(init, n_components, n_samples, n_features):
     return init
 
 
+# SciPy's X.sum(), X.mean() and X.max() sum duplicates first, which sorts the indices
+# of an unsorted X in place, in the caller's matrix: validated X has no duplicates, so
+# these read the stored values instead.
+def entry_sum(X):
+    """``X.sum()``, for sparse X over its stored values."""
+    return float((X.data if sp.issparse(X) else X).sum())
+
+
 def _mean(X):
-    return float(X.mean()) if X.size else 0.0
+    """``X.mean()``; for sparse X as SciPy computes it (scaled values, then summed)."""
+    if not sp.issparse(X):
+        return float(X.mean()) if X.size else 0.0
+    n_entries = X.shape[0] * X.shape[1]
+    return float(np.sum(X.data * (1.0 / n_entries), dtype=X.dtype)) if X.nnz else 0.0
+
+
+def _largest(X):
+    """``X.max()`` of a non-negative X."""
+    values = X.data if sp.issparse(X) else X
+    return float(values.max()) if values.size else 0.0
 
 
 def initialize_factors(X, n_components, init, random_state, eps=1e-6, data=None):
@@ -68,7 +86,7 @@ def initialize_factors(X, n_components, init, random_state, eps=1e-6, data=None)
         U, S, V = sparse_randomized_svd(X, n_components, random_state, *products)
     else:
         U, S, V = randomized_svd(X, n_components, random_state=random_state)
-    eps = nndsvd_threshold(eps, float(X.max()) if X.size else 0.0)
+    eps = nndsvd_threshold(eps, _largest(X))
     use_p, lbd = nndsvd_weights(S, split_norms(U), split_norms(V.T))
     W = nndsvd_factor(U, S, use_p, lbd, split_norms(U), eps)
     del U
