@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import sys
 import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -112,10 +113,29 @@ def _cpu_threads():
         n_cpus = len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - macOS, Windows
         n_cpus = os.cpu_count() or 1
-    from threadpoolctl import threadpool_info
-
-    blas = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    blas = [info["num_threads"] for info in _threadpool_controller().info()
+            if info["user_api"] == "blas"]
     return max(1, min(8, n_cpus, *blas))
+
+
+_CONTROLLER = {"n_modules": None, "controller": None}
+
+
+def _threadpool_controller():
+    """threadpoolctl's controller of the native thread pools loaded in the process.
+
+    Finding them scans the loaded libraries (about 2 ms, twice per fit before this
+    cache), so the controller is kept and found again only when modules were imported
+    since (an import is how a new BLAS arrives). Its ``info()`` and ``limit()`` read
+    and set the libraries' current thread counts.
+    """
+    from threadpoolctl import ThreadpoolController
+
+    n_modules = len(sys.modules)
+    if _CONTROLLER["n_modules"] != n_modules:
+        _CONTROLLER["controller"] = ThreadpoolController()
+        _CONTROLLER["n_modules"] = n_modules
+    return _CONTROLLER["controller"]
 
 
 def _thread_pool():
@@ -439,9 +459,7 @@ class NumpyBackend:
     def _blas(self):
         """threadpoolctl's handle on the loaded BLAS libraries, found once per backend."""
         if self._blas_controller is None:
-            from threadpoolctl import ThreadpoolController
-
-            self._blas_controller = ThreadpoolController().select(user_api="blas")
+            self._blas_controller = _threadpool_controller().select(user_api="blas")
         return self._blas_controller
 
     def sparse_like(self, X, values):

@@ -103,9 +103,12 @@ def test_numpy_and_torch_agree():
     np.testing.assert_allclose(a.singular_values_, b.singular_values_, rtol=1e-10)
 
 
-def test_auto_algorithm():
+def test_auto_algorithm_is_randomized_as_in_scikit_learn():
     X = _sparse(7, shape=(30, 20))
-    assert TruncatedSVDTopics(3, random_state=0).fit(X).algorithm_ == "arpack"
+    auto = TruncatedSVDTopics(3, random_state=0).fit(X)
+    randomized = TruncatedSVDTopics(3, algorithm="randomized", random_state=0).fit(X)
+    assert auto.algorithm_ == "randomized"
+    np.testing.assert_array_equal(auto.components_, randomized.components_)
     assert TruncatedSVDTopics(20, random_state=0).fit(X).algorithm_ == "randomized"
     assert TruncatedSVDTopics(3, device="torch").fit(X).algorithm_ == "randomized"
 
