@@ -365,10 +365,23 @@ class NMFBase(FactorizationBase):
                 "use them as initialization.",
                 RuntimeWarning,
             )
+        if initialize is initialize_factors and init != "random" and sp.issparse(X):
+            initialize = _initialize_on_threads
         W, H = initialize(X, n_components, init, self.random_state)
         if fixed is not None:
             H = place_fixed_rows(H, fixed, rows)
         return W, H, fixed
+
+
+def _initialize_on_threads(X, n_components, init, random_state):
+    """``initialize_factors`` of a sparse X with the products of its randomized SVD on
+    the NumPy backend's threads (the start is computed in NumPy whatever the device;
+    the CSR copy of X.T this needs lives during the start only); BLAS runs on one
+    thread meanwhile, so the start equals scikit-learn's to rounding."""
+    backend = resolve_backend(None)
+    data = backend.data_matrix(X)
+    with backend.own_threads(data):
+        return initialize_factors(X, n_components, init, random_state, data=data)
 
 
 def fixed_indices(fixed):

@@ -13,7 +13,7 @@ from sklearn.decomposition._nmf import _initialize_nmf
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.extmath import randomized_svd
 
-from sklearn_nmfx import MUNMF
+from sklearn_nmfx import MUNMF, SGDNMF, AutogradNMF
 from sklearn_nmfx._backend import NumpyBackend
 from sklearn_nmfx._kernels.init import initialize_factors, sparse_randomized_svd
 
@@ -49,6 +49,23 @@ def test_randomized_svd_on_threaded_products_is_scikit_learns_bit_for_bit(wide, 
     for ours, ref in zip(got, randomized_svd(X, 5, random_state=0)):
         assert ours.dtype == ref.dtype
         np.testing.assert_array_equal(ours, ref)
+
+
+@pytest.mark.parametrize("cls", [MUNMF, SGDNMF, AutogradNMF])
+def test_every_nmf_starts_from_scikit_learns_nndsvda_on_threads(cls, monkeypatch):
+    # the start of a sparse X runs its randomized SVD on the NumPy backend's threads
+    # (AutogradNMF's and SGDNMF's as well as MUNMF's), with BLAS on one thread:
+    # scikit-learn's start to rounding
+    import sklearn_nmfx._backend as backend_module
+
+    monkeypatch.setattr(backend_module, "_cpu_threads", lambda: 2)
+    X = sp.random(300, 2000, density=0.4, random_state=0, format="csr")
+    X.sort_indices()
+    assert NumpyBackend().row_blocks(X) is not None
+    W, H, _ = cls(5, random_state=3)._start(X, None, None, 5)
+    W_ref, H_ref = _initialize_nmf(X, 5, init="nndsvda", random_state=3)
+    np.testing.assert_allclose(W, W_ref, rtol=1e-9, atol=1e-12 * W_ref.max())
+    np.testing.assert_allclose(H, H_ref, rtol=1e-9, atol=1e-12 * H_ref.max())
 
 
 @pytest.mark.parametrize("beta_loss", ["frobenius", "kullback-leibler", 0.5, 3.0])
