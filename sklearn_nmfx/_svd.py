@@ -32,10 +32,10 @@ class TruncatedSVDTopics(FactorizationBase):
         SVD solver.
 
         - 'auto': 'randomized', on every device, as scikit-learn's default. On
-          20 Newsgroups (11314 x 39117) it takes 0.75 times the time of
-          scikit-learn's randomized solver at 20 components and 0.45 times at 100,
+          20 Newsgroups (11314 x 39117) it takes about 0.7 times the time of
+          scikit-learn's randomized solver at 20 components and 0.5 times at 100,
           and explains at least as much variance (0.6% more at 100); ARPACK takes
-          1.2 to 1.3 times scikit-learn's time there.
+          1.0 to 1.3 times scikit-learn's time there.
 
         - 'randomized': randomized subspace iteration (Halko, Martinsson & Tropp
           2011) with ``n_components + n_oversamples`` columns and ``n_iter``
