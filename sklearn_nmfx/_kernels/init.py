@@ -66,8 +66,8 @@ def initialize_factors(X, n_components, init, random_state, eps=1e-6, data=None)
         threshold would zero the whole start there).
     data : DataMatrix, default=None
         X on the NumPy backend. For sparse X its threaded products (``X @ B``, and
-        ``X.T @ B`` through its CSR copy of X.T) replace SciPy's single-threaded
-        ones in the randomized SVD, with the same results.
+        ``X.T @ B`` through its CSR copy of X.T where it holds one) replace SciPy's
+        single-threaded ones in the randomized SVD, with the same results.
 
     Returns
     -------
@@ -78,11 +78,13 @@ def initialize_factors(X, n_components, init, random_state, eps=1e-6, data=None)
     if init == "random":
         return random_start(_mean(X), X.shape, n_components, dtype, random_state)
 
-    # SciPy's mean of a sparse X makes two copies of it: taken before the SVD's
-    # temporaries and the factors exist, it adds nothing to the peak
+    # the mean of a sparse X copies its values: taken before the SVD's temporaries
+    # and the factors exist, it adds nothing to the peak
     avg = _mean(X) if init != "nndsvd" else None
     if sp.issparse(X):
-        products = (data.matmul, data.T.matmul) if data is not None else (None, None)
+        products = (None, None)
+        if data is not None:  # X.T's products where data holds X.T (else SciPy's)
+            products = (data.matmul, data.T.matmul if data.Xt is not None else None)
         U, S, V = sparse_randomized_svd(X, n_components, random_state, *products)
     else:
         U, S, V = randomized_svd(X, n_components, random_state=random_state)
