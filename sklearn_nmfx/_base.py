@@ -8,6 +8,7 @@ Subclasses implement ``_fit_validated`` and ``_transform_validated``.
 """
 
 import warnings
+from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
@@ -341,11 +342,12 @@ class NMFBase(FactorizationBase):
         return n_features
 
     def _start(self, X, W, H, n_components, fixed_components=None,
-               initialize=initialize_factors):
+               initialize=initialize_factors, data=None):
         """The start (W, H) in NumPy, from ``init`` and ``random_state`` as in
         scikit-learn, with the fixed rows of H put in; and the sorted indices of the
         fixed components (None without). ``initialize`` computes the non-custom
-        starts (for a dask X, W in row blocks)."""
+        starts (for a dask X, W in row blocks); ``data`` is the fit's NumPy
+        DataMatrix of X, whose products the NNDSVD starts then use."""
         name = type(self).__name__
         n_samples, n_features = X.shape
         check_components_fit_in_memory(n_components, X.shape, X.dtype, f"{name}.fit")
@@ -366,22 +368,24 @@ class NMFBase(FactorizationBase):
                 RuntimeWarning,
             )
         if initialize is initialize_factors and init != "random" and sp.issparse(X):
-            initialize = _initialize_on_threads
+            initialize = partial(_initialize_on_threads, data=data)
         W, H = initialize(X, n_components, init, self.random_state)
         if fixed is not None:
             H = place_fixed_rows(H, fixed, rows)
         return W, H, fixed
 
 
-def _initialize_on_threads(X, n_components, init, random_state):
-    """``initialize_factors`` of a sparse X with the products ``X @ B`` of its
-    randomized SVD on the NumPy backend's threads (the start is computed in NumPy
-    whatever the device). ``X.T @ B`` stays SciPy's: a CSR copy of X.T for it would
-    add X's size to the peak of SGDNMF's fit for a few percent of its time. BLAS runs
-    on one thread meanwhile, so the start equals scikit-learn's to rounding."""
-    backend = resolve_backend(None)
-    data = backend.data_matrix(X, transpose=False)
-    with backend.own_threads(data):
+def _initialize_on_threads(X, n_components, init, random_state, data=None):
+    """``initialize_factors`` of a sparse X with the products of its randomized SVD
+    on the NumPy backend's threads (the start is computed in NumPy whatever the
+    device): those of ``data`` (the fit's DataMatrix, MUNMF's), or else ``X @ B``
+    only, on a DataMatrix without a copy of X.T (``X.T @ B`` stays SciPy's: a CSR
+    copy of X.T for it would add X's size to the peak of SGDNMF's fit for a few
+    percent of its time). BLAS runs on one thread meanwhile, so the start equals
+    scikit-learn's to rounding."""
+    if data is None:
+        data = resolve_backend(None).data_matrix(X, transpose=False)
+    with data.backend.own_threads(data):
         return initialize_factors(X, n_components, init, random_state, data=data)
 
 

@@ -2,15 +2,12 @@
 
 import math
 import warnings
-from functools import partial
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from ._base import NMFBase, fixed_indices
-from ._kernels.init import (
-    INIT_METHODS, entry_sum, initialize_factors, resolve_init, uniform_rows,
-)
+from ._kernels.init import INIT_METHODS, entry_sum, resolve_init, uniform_rows
 from ._kernels.losses import (
     BETA_LOSS_NAMES,
     beta_divergence,
@@ -267,10 +264,8 @@ class MUNMF(NMFBase):
         data = backend.data_matrix(X, mask)
         with backend.own_threads(data):
             # on NumPy, the randomized SVD of the NNDSVD starts uses data's threaded products
-            initialize = partial(initialize_factors,
-                                 data=data if backend.name == "numpy" else None)
             W0, H0, fixed = self._start(X, W, H, n_components, fixed_components,
-                                        initialize=initialize)
+                                        data=data if backend.name == "numpy" else None)
             l1_W, l2_W, l1_H, l2_H = self._regularization(n_samples, n_features)
             Ht0 = np.ascontiguousarray(H0.T)
             del H0  # only its transpose is used

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from hypothesis import HealthCheck, settings
 
 # CI is reproducible: the same examples every run, no timing-based failures.
@@ -54,3 +55,15 @@ def low_rank_data(n_samples=40, n_features=30, rank=4, noise=0.01, seed=0, dtype
     rng = np.random.RandomState(seed)
     X = rng.rand(n_samples, rank) @ rng.rand(rank, n_features)
     return (X + noise * rng.rand(n_samples, n_features)).astype(dtype)
+
+
+def unsorted_csr(A):
+    """CSR copy of A (dense or sparse) with the entries of every row in reverse
+    order: unsorted indices, as ``TfidfVectorizer`` gives."""
+    X = sp.csr_matrix(A, copy=True)
+    for i in range(X.shape[0]):
+        start, stop = X.indptr[i], X.indptr[i + 1]
+        X.indices[start:stop] = X.indices[start:stop][::-1].copy()
+        X.data[start:stop] = X.data[start:stop][::-1].copy()
+    X.has_sorted_indices = False
+    return X

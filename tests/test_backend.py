@@ -9,6 +9,8 @@ import scipy.sparse as sp
 from sklearn_nmfx import _backend as backend_module
 from sklearn_nmfx._backend import NumpyBackend, TorchBackend, resolve_backend
 
+from .conftest import unsorted_csr
+
 
 def test_default_device_is_numpy_and_never_imports_torch(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
@@ -64,12 +66,7 @@ def test_sparse_products_match_dense_algebra(device):
 def test_unsorted_csr_is_used_in_place_and_multiplies_like_the_sorted_copy():
     """No copy of a TfidfVectorizer-like X (unsorted indices): the data matrix keeps
     the caller's arrays, X.T comes out sorted, and the products agree to rounding."""
-    X = sp.random(300, 200, density=0.1, random_state=0, format="csr")
-    X.indices[:] = np.concatenate([X.indices[a:b][::-1] for a, b in
-                                   zip(X.indptr[:-1], X.indptr[1:])])
-    X.data[:] = np.concatenate([X.data[a:b][::-1] for a, b in
-                                zip(X.indptr[:-1], X.indptr[1:])])
-    X.has_sorted_indices = False
+    X = unsorted_csr(sp.random(300, 200, density=0.1, random_state=0, format="csr"))
     indices = X.indices.copy()
     data = NumpyBackend().data_matrix(NumpyBackend().index_order(X))
     assert np.shares_memory(data.X.data, X.data) and np.shares_memory(data.X.indices, X.indices)

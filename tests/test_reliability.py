@@ -25,6 +25,7 @@ from sklearn_nmfx import MUNMF, SGDNMF, AutogradNMF, TruncatedSVDTopics
 from sklearn_nmfx._backend import DataMatrix
 
 from ._seeded import FAST, seeded_fits
+from .conftest import unsorted_csr
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -260,16 +261,6 @@ def _memmap(tmp_path, A):
     return np.memmap(path, dtype=A.dtype, mode="r", shape=A.shape)
 
 
-def _unsorted_csr(A):
-    X = sp.csr_matrix(A)
-    for i in range(X.shape[0]):  # reverse the order of the entries of every row
-        start, stop = X.indptr[i], X.indptr[i + 1]
-        X.indices[start:stop] = X.indices[start:stop][::-1].copy()
-        X.data[start:stop] = X.data[start:stop][::-1].copy()
-    X.has_sorted_indices = False
-    return X
-
-
 def _explicit_zeros(A):
     rows, cols = np.nonzero(A == 0)
     rows, cols = rows[::2], cols[::2]  # half of the zeros of A stored explicitly
@@ -306,7 +297,7 @@ SPARSE_EQUIVALENTS = {
     "dia": lambda A: sp.dia_matrix(A),
     "csr_array": lambda A: sp.csr_array(A),
     "coo_array": lambda A: sp.coo_array(A),
-    "unsorted indices": _unsorted_csr,
+    "unsorted indices": unsorted_csr,
     "explicit zeros": _explicit_zeros,
     "int64 indices": _int64_indices,
     "sparse DataFrame": lambda A: pd.DataFrame.sparse.from_spmatrix(
@@ -335,7 +326,7 @@ def test_dense_equivalents_give_the_result_of_the_float64_array(cls, device, kin
 def test_read_only_input_is_read_without_warnings(cls, device):
     X = _readonly(_sparse_data())
     # unsorted too: SciPy sorts such a matrix in place in X.max() and other methods
-    X_sparse, X_unsorted = sp.csr_matrix(X), _unsorted_csr(X)
+    X_sparse, X_unsorted = sp.csr_matrix(X), unsorted_csr(X)
     for part in (X_sparse.data, X_sparse.indices, X_sparse.indptr, X_unsorted.data,
                  X_unsorted.indices, X_unsorted.indptr):
         part.setflags(write=False)
@@ -807,7 +798,7 @@ def test_caller_arrays_are_bit_identical_after_every_method(cls, device, fmt):
     X = _sparse_data()
     X_in = X if fmt == "dense" else sp.csr_matrix(X).asformat(fmt)
     if fmt == "csr":
-        X_in = _unsorted_csr(X)
+        X_in = unsorted_csr(X)
     before = fingerprint(X_in)
     model = make(cls, device)
     W = model.fit_transform(X_in)
