@@ -55,7 +55,8 @@ def main(argv=None):
     X64 = load_corpus()
     k = args.n_components
     print(f"20 Newsgroups: {X64.shape[0]} x {X64.shape[1]}, {X64.nnz} non-zeros, k={k}; "
-          f"{platform.processor() or platform.machine()}, median of {args.repeats} alternating runs")
+          f"{platform.processor() or platform.machine()}, "
+          f"median of {args.repeats} alternating runs")
     rows = []
     header = f"{'dtype':8s} {'device':7s} {'sklearn s':>10s} {'MUNMF s':>9s} {'ratio':>6s} " \
              f"{'sklearn err':>12s} {'MUNMF err':>12s} {'iters':>9s}"
@@ -68,7 +69,7 @@ def main(argv=None):
             for _ in range(args.repeats):
                 runs["sklearn"].append(timed_fit(lambda: NMF(n_components=k, random_state=0), X))
                 runs["munmf"].append(
-                    timed_fit(lambda: MUNMF(n_components=k, random_state=0, device=dev), X)
+                    timed_fit(lambda dev=dev: MUNMF(n_components=k, random_state=0, device=dev), X)
                 )
             t_ref = statistics.median(r[0] for r in runs["sklearn"])
             t_ours = statistics.median(r[0] for r in runs["munmf"])
@@ -84,7 +85,8 @@ def main(argv=None):
                   f"{row['sklearn_iter']:4d}/{row['munmf_iter']:<4d}")
     if args.json:
         with open(args.json, "w") as handle:
-            json.dump({"shape": X64.shape, "nnz": int(X64.nnz), "k": k, "rows": rows}, handle, indent=2)
+            json.dump({"shape": X64.shape, "nnz": int(X64.nnz), "k": k, "rows": rows}, handle,
+                      indent=2)
     return rows
 
 

@@ -22,10 +22,10 @@ import time
 import numpy as np
 import scipy.linalg
 import scipy.sparse as sp
+from run import newsgroups
 from sklearn.datasets import load_digits
 from sklearn.decomposition import TruncatedSVD
 
-from run import newsgroups
 from sklearn_nmfx import TruncatedSVDTopics
 
 CATEGORIES = ["alt.atheism", "talk.religion.misc", "comp.graphics", "sci.space"]

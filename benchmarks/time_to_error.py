@@ -30,11 +30,11 @@ import time
 import warnings
 
 import numpy as np
+from run import newsgroups, relative_error
 from sklearn.base import clone
 from sklearn.decomposition import NMF, MiniBatchNMF
 from sklearn.exceptions import ConvergenceWarning
 
-from run import newsgroups, relative_error
 from sklearn_nmfx import MUNMF, SGDNMF, AutogradNMF
 
 TOLERANCE = {"float64": 1e-9, "float32": 1e-6}

@@ -583,7 +583,8 @@ def topic_from_words(words, vectorizer, X=None, *, weight=1.0, dtype=np.float64)
             f"({len(names)} terms)."
         )
     if unknown:
-        warnings.warn(f"seed words not in the vocabulary, left out: {unknown}.", UserWarning)
+        warnings.warn(f"seed words not in the vocabulary, left out: {unknown}.", UserWarning,
+                      stacklevel=2)
     topic = np.zeros(len(names), dtype=np.float64)
     for word, value in weights.items():
         if word in column:

@@ -49,7 +49,8 @@ def test_pipeline_finds_the_seed_topics(seed_corpus, sklearn_reference):
               {"people", "morality"}, {"ico", "bobbe"}]
     for theme in themes:
         assert any(theme <= topic for topic in topics), theme
-    assert explained(X, pipe["nmf"].reconstruction_err_) >= explained(X, ref.reconstruction_err_) - 1e-3
+    ours, theirs = pipe["nmf"].reconstruction_err_, ref.reconstruction_err_
+    assert explained(X, ours) >= explained(X, theirs) - 1e-3
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -64,4 +65,5 @@ def test_torch_on_cpu_gives_the_same_topics(seed_corpus, dtype):
     overlaps = matched_overlaps(top_words(torch_model.components_, vocabulary),
                                 top_words(numpy_model.components_, vocabulary))
     assert all(n == N_TOP for n in overlaps)
-    assert torch_model.reconstruction_err_ == pytest.approx(numpy_model.reconstruction_err_, rel=1e-3)
+    assert torch_model.reconstruction_err_ == pytest.approx(numpy_model.reconstruction_err_,
+                                                            rel=1e-3)
