@@ -75,7 +75,7 @@ fig, ax = plt.subplots(figsize=(6, 3.5))
 for model, label, style in [(in_memory, "in memory", "-"), (on_dask, "Dask", "--")]:
     iterations = np.arange(len(model.loss_curve_)) * 10
     ax.plot(iterations, model.loss_curve_, style, label=label)
-ax.set(xlabel="iteration", ylabel="objective", title="MUNMF, seeds' corpus, k=5")
+ax.set(xlabel="iteration", ylabel="objective", title="MUNMF, four newsgroups, k=5")
 ax.legend()
 fig.tight_layout()
 

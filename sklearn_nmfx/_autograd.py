@@ -3,19 +3,15 @@
 torch is imported when an AutogradNMF is fitted or used, never on import.
 """
 
-import warnings
-
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
-from ._base import NMFBase, fixed_indices
+from ._base import NMFBase
 from ._kernels.autograd import CONSTRAINTS, OPTIMIZERS
+from ._kernels.hals import least_squares_start, row_grams
 from ._kernels.init import INIT_METHODS
-from ._kernels.losses import BETA_LOSS_NAMES, beta_from_loss, error_from_divergence, regularization
+from ._kernels.losses import BETA_LOSS_NAMES, beta_from_loss, error_from_divergence
 from ._kernels.mu import floors
-from ._kernels.sgd import least_squares_start, row_grams
-from ._mu import _check_zeros_for_beta
-from ._validation import Integral, Interval, Real, StrOptions
+from ._validation import Integral, Interval, Real, StrOptions, check_zeros_for_beta
 
 
 def _is_optimizer_class(value):
@@ -57,9 +53,18 @@ class AutogradNMF(NMFBase):
         is ``n_features``.
 
     init : {'random', 'nndsvd', 'nndsvda', 'nndsvdar', 'custom'}, default=None
-        How W and H start, exactly as in :class:`sklearn.decomposition.NMF`
-        (None: 'nndsvda' if ``n_components <= min(n_samples, n_features)``,
-        otherwise 'random').
+        How W and H start, exactly as in :class:`sklearn.decomposition.NMF` (the
+        same ``random_state`` gives the same start):
+
+        - None: 'nndsvda' if ``n_components <= min(n_samples, n_features)``,
+          otherwise 'random'.
+        - 'random': ``sqrt(X.mean() / n_components)`` times absolute standard
+          normal values.
+        - 'nndsvd': Nonnegative Double Singular Value Decomposition (Boutsidis &
+          Gallopoulos 2008). Its zeros stay zero under multiplicative updates.
+        - 'nndsvda': NNDSVD with zeros filled with the mean of X.
+        - 'nndsvdar': NNDSVD with zeros filled with small random values.
+        - 'custom': ``W`` and ``H`` passed to ``fit``.
 
     beta_loss : float, {'frobenius', 'kullback-leibler', 'itakura-saito'} or \
             callable, default='frobenius'
@@ -120,8 +125,8 @@ class AutogradNMF(NMFBase):
         ``alpha_W``.
 
     l1_ratio : float, default=0.0
-        Mix of L1 and L2 in the regularization: 0 is an elementwise L2 penalty,
-        1 an elementwise L1 penalty.
+        Mix of L1 and L2 in the regularization: 0 is an elementwise L2 penalty
+        (Frobenius norm), 1 an elementwise L1 penalty.
 
     random_state : int, RandomState instance or None, default=None
         Seed of the initialization (drawn in NumPy, the same on every device).
@@ -264,104 +269,86 @@ class AutogradNMF(NMFBase):
                 f"subclass; got {self.optimizer!r}."
             )
 
-    def _objective(self, data, backend, n_samples, n_features, fixed_Ht=None):
+    def _objective(self, data, fixed_Ht=None, penalties=True):
         from ._kernels.autograd import Objective
 
-        l1_W, l2_W, l1_H, l2_H = regularization(
-            self.alpha_W, self.alpha_H, self.l1_ratio, n_samples, n_features
-        )
+        l1_W, l2_W, l1_H, l2_H = self._regularization(*data.shape) if penalties else (0.0,) * 4
         _, eps = floors(np.dtype(np.float32), data.max_value)
         return Objective(
             data, beta=self._beta(), user_loss=self.beta_loss if callable(self.beta_loss) else None,
-            l1_W=l1_W, l2_W=l2_W, l1_H=l1_H, l2_H=l2_H, eps=eps, B=backend, fixed_Ht=fixed_Ht,
+            l1_W=l1_W, l2_W=l2_W, l1_H=l1_H, l2_H=l2_H, eps=eps, B=data.backend,
+            fixed_Ht=fixed_Ht,
         )
 
     def _run(self, objective, W, Ht, floor, learning_rate=None, **kwargs):
         from ._kernels.autograd import autograd_nmf
-
-        def report(n_iter, value):
-            if self.verbose:
-                print(f"AutogradNMF step {n_iter:5d}: objective {value:.6g}")
 
         return autograd_nmf(
             objective, W, Ht, optimizer=self.optimizer, optimizer_kwargs=self.optimizer_kwargs,
             learning_rate=self.learning_rate if learning_rate is None else learning_rate,
             constraint=self.nonnegativity,
             max_iter=int(self.max_iter), tol=self.tol,
-            n_iter_no_change=int(self.n_iter_no_change), decay=self.decay, floor=floor,
-            callback=report, **kwargs,
+            n_iter_no_change=int(self.n_iter_no_change), decay=self.decay, floor=floor, **kwargs,
         )
 
-    def _fit_validated(self, X, mask, backend, W=None, H=None, fixed_components=None):
+    def _fit_data(self, data, W=None, H=None, fixed_components=None):
         self._check_optimizer()
         beta = self._beta()
         if beta is not None:
-            _check_zeros_for_beta(X, mask, beta)
-        n_samples, n_features = X.shape
-        n_components = self._resolved_n_components(n_features, W, H, fixed_components)
-        W0, H0, fixed = self._start(X, W, H, n_components, fixed_components)
-        data = backend.data_matrix(X, mask)
-        floor = _positive_floor(X, data)
-        objective = self._objective(data, backend, n_samples, n_features)
+            check_zeros_for_beta(data, beta)
+        backend = data.backend
+        n_components = self._resolved_n_components(data.shape[1], W, H, fixed_components)
+        W0, H0, fixed = self._start(data, W, H, n_components, fixed_components)
+        floor = _positive_floor(data)
         _, Ht, n_iter, history, converged, rates = self._run(
-            objective, backend.from_numpy(W0), backend.from_numpy(np.ascontiguousarray(H0.T)),
-            floor, fixed=None if fixed is None else backend.torch.as_tensor(
-                np.isin(np.arange(n_components), fixed), device=backend.device),
+            self._objective(data), backend.from_numpy(W0),
+            backend.from_numpy(np.ascontiguousarray(H0.T)), floor,
+            fixed=None if fixed is None else backend.bool_array(
+                np.isin(np.arange(n_components), fixed)),
+            callback=self._reporter("step"),
         )
-        if not converged and self.tol > 0:
-            warnings.warn(
-                f"Maximum number of iterations {int(self.max_iter)} reached. Increase "
-                "it to improve convergence.",
-                ConvergenceWarning,
-            )
         # the lr of W, kept for transform: rows then do not depend on each other
         W_rate = rates[0]
-        W_final, divergence = self._solve_W(data, Ht, backend, floor, W_rate)
-        components = np.ascontiguousarray(backend.to_numpy(Ht).T)
-        attributes = {
-            "components_": components,
-            "n_components_": int(n_components),
-            "fixed_components_": fixed_indices(fixed),
-            "n_iter_": int(n_iter),
+        W_final, divergence = self._solve_W(data, Ht, floor, W_rate)
+        attributes = self._factorization_attributes(Ht, fixed, n_iter, history, converged,
+                                                    backend)
+        attributes.update({
             "reconstruction_err_": error_from_divergence(divergence),
-            "loss_curve_": [value for _, value in history],
             "_floor": floor,
             "_W_learning_rate": W_rate,
-        }
+        })
         return attributes, backend.to_numpy(W_final)
 
-    def _solve_W(self, data, Ht, backend, floor, W_rate):
+    def _solve_W(self, data, Ht, floor, W_rate):
         """W with H frozen: least-squares start, then the optimizer on W alone.
 
         Returns W and the loss (without penalties) of X against W H."""
+        backend = data.backend
         torch = backend.torch
-        n_samples, n_features = data.shape
-        objective = self._objective(data, backend, n_samples, n_features, fixed_Ht=Ht)
-        l1_W, l2_W, _, _ = regularization(self.alpha_W, self.alpha_H, self.l1_ratio,
-                                          n_samples, n_features)
+        objective = self._objective(data, fixed_Ht=Ht)
+        l1_W, l2_W, _, _ = self._regularization(*data.shape)
         XHt = objective.XHt if objective.XHt is not None else data.matmul(Ht)
         W = least_squares_start(XHt, row_grams(data, Ht, backend), l1=l1_W, l2=l2_W, B=backend)
         if self._beta() != 2 or self.nonnegativity != "project":
             W = torch.clamp(W, min=floor)  # strictly positive start for logs, powers
         W = self._run(objective, W, Ht, floor, learning_rate=[W_rate], update_H=False,
                       row_tol=self.tol)[0]
-        loss_only = self._objective(data, backend, n_samples, n_features, fixed_Ht=Ht)
-        loss_only.l1_W = loss_only.l2_W = loss_only.l1_H = loss_only.l2_H = 0.0
         with torch.no_grad():
-            divergence = loss_only.evaluate(W, Ht, backward=False)
+            divergence = self._objective(data, fixed_Ht=Ht, penalties=False).evaluate(
+                W, Ht, backward=False)
         return W, divergence
 
-    def _transform_validated(self, X, mask, backend):
+    def _transform_data(self, data):
         beta = self._beta()
         if beta is not None:
-            _check_zeros_for_beta(X, mask, beta)
-        data = backend.data_matrix(X, mask)
-        Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T, dtype=X.dtype))
-        W, _ = self._solve_W(data, Ht, backend, self._floor, self._W_learning_rate)
+            check_zeros_for_beta(data, beta)
+        backend = data.backend
+        Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T, dtype=data.dtype))
+        W, _ = self._solve_W(data, Ht, self._floor, self._W_learning_rate)
         return backend.to_numpy(W)
 
 
-def _positive_floor(X, data):
+def _positive_floor(data):
     """A tiny positive value, relative to X's scale, for strictly positive starts."""
-    mean = data.total / max(X.shape[0] * X.shape[1], 1)
-    return max(1e-6 * mean, float(np.finfo(X.dtype).tiny))
+    mean = data.total / max(data.shape[0] * data.shape[1], 1)
+    return max(1e-6 * mean, float(np.finfo(data.dtype).tiny))

@@ -14,6 +14,7 @@ algorithm.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import sys
@@ -23,12 +24,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.utils.sparsefuncs import mean_variance_axis
 
 __all__ = ["resolve_backend", "NumpyBackend", "TorchBackend", "DataMatrix"]
 
 # Rows of W @ H formed at once when a kernel needs W @ H densely (beta losses other
 # than 1 and 2 on sparse data): bounds the temporary to about this many entries.
 _DENSE_BLOCK_ENTRIES = 2**22
+
+# Rows per block of the Gram matrix F^T F of a tall F on the CPU (see NumpyBackend.gram).
+_GRAM_BLOCK_ROWS = 4096
 
 _TORCH_EXTRA_HINT = "install it with: pip install 'sklearn-nmfx[torch]'"
 
@@ -92,8 +97,7 @@ def resolve_backend(device, *, require_torch=False):
 _PARALLEL_MIN_NNZ = 200_000
 # Row-wise dense work (NumpyBackend.map_rows) runs in blocks of about this many
 # entries (1 MiB in float64), so that a step's temporaries stay in a core's cache
-# and the blocks can share the cores; smaller matrices run in one piece. Measured
-# on 20 Newsgroups at k=20: 2**17 was faster than 2**13 to 2**15 and than one piece.
+# and the blocks can share the cores; smaller matrices run in one piece.
 _CACHE_BLOCK_ENTRIES = 2**17
 # read-only zeros for NumpyBackend.clamp_min_, one block's worth per dtype
 _ZEROS = {np.dtype(dtype): np.zeros(_CACHE_BLOCK_ENTRIES, dtype=dtype)
@@ -193,50 +197,55 @@ def _csr_rows(X, start, stop):
     return block
 
 
-def _csr_pair(X, *, sort=True):
-    """X and X.T in CSR, never touching the caller's X.
-
-    X.T comes out with sorted indices (the conversion writes each row's entries in
-    column order). A CSR X with unsorted indices (``TfidfVectorizer``'s output) is
-    sorted on a copy with ``sort``; without, it is used in its stored order, which
-    changes only the order of the additions in ``X @ B`` (results equal to
-    rounding), where the sorted copy would cost ``X``'s size in memory and the
-    time of the sort, and the products were measured as fast either way.
-    """
-    X_csr = X.tocsr()
-    if sort and not X_csr.has_sorted_indices:
-        X_csr = X_csr.sorted_indices()  # a sorted copy: X itself is left as it is
+def _csr_transpose(X_csr):
+    """X.T in CSR with sorted indices (the conversion writes each row's entries in
+    column order), never touching X."""
     Xt_csr = X_csr.T.tocsr()
-    if not Xt_csr.has_sorted_indices:
-        Xt_csr = Xt_csr.sorted_indices()
-    return X_csr, Xt_csr
+    return Xt_csr if Xt_csr.has_sorted_indices else Xt_csr.sorted_indices()
+
+
+def _sparse_mean(X):
+    """``X.mean()`` of a sparse X as SciPy computes it (scaled values, then summed),
+    read from the stored values (SciPy's own sorts an unsorted X in place)."""
+    n_entries = X.shape[0] * X.shape[1]
+    return float(np.sum(X.data * (1.0 / n_entries), dtype=X.dtype)) if X.nnz else 0.0
 
 
 class DataMatrix:
     """The data matrix X of an NMF or SVD problem, in a backend's format.
 
-    Holds X (dense or sparse CSR) and, for sparse X, a CSR copy of X.T so that
-    both ``X @ B`` and ``X.T @ B`` run as fast row-wise products. ``.T`` swaps
-    the two without copying anything.
+    The kernels see X through this interface only: the products ``X @ B`` and
+    ``X.T @ B``, the values of ``W @ H`` at the stored entries of a sparse X, and
+    statistics computed once (squared norm, sum, largest entry, number of observed
+    entries). Row-local work goes through :meth:`map_blocks` and
+    :meth:`sum_blocks`: in memory X is one block, and the Dask peer
+    (``sklearn_nmfx._dask``) runs the same functions on each of its row blocks.
 
     Parameters
     ----------
     backend : NumpyBackend or TorchBackend
-    X : ndarray, scipy sparse matrix, or backend array
-        Non-negative data with missing entries (if any) already set to zero.
-    mask : array, default=None
-        Dense mask of observed entries (1 where observed, 0 where missing, in X's
+    X : ndarray, scipy CSR matrix, or backend array
+        Non-negative data with missing entries (if any) set to zero.
+    Xt : same as X, default=None
+        X.T in the same format; made on first use of :attr:`T` when not given.
+    mask, mask_t : array, default=None
+        Dense masks of observed entries of X and X.T (1 where observed, in X's
         dtype so that kernels multiply by it), or None when every entry is observed.
+    host, host_mask : ndarray or scipy CSR matrix, default=None
+        X and its boolean mask as validated NumPy/SciPy arrays (the starts, ARPACK
+        and the minibatches are computed from them).
     """
 
-    def __init__(self, backend, X, Xt, *, mask=None, mask_t=None, sq_norm=None,
-                 total=None, max_value=None):
+    def __init__(self, backend, X, Xt=None, *, mask=None, mask_t=None, host=None,
+                 host_mask=None, squared_norm, total, max_value):
         self.backend = backend
         self.X = X
         self.Xt = Xt
         self.mask = mask
         self.mask_t = mask_t
-        self.squared_norm = sq_norm
+        self.host = host
+        self.host_mask = host_mask
+        self.squared_norm = squared_norm
         self.total = total
         self.max_value = max_value
         self._transposed = None
@@ -248,6 +257,11 @@ class DataMatrix:
         return tuple(self.X.shape)
 
     @property
+    def dtype(self):
+        """X's dtype, as a NumPy dtype (float32 or float64)."""
+        return self.backend.numpy_dtype(self.X)
+
+    @property
     def is_sparse(self):
         return self.backend.is_sparse(self.X)
 
@@ -257,12 +271,72 @@ class DataMatrix:
         return self.backend.nnz(self.X)
 
     @property
+    def n_observed(self):
+        """Entries that are not missing."""
+        if self.host_mask is None:
+            return self.shape[0] * self.shape[1]
+        return int(np.count_nonzero(self.host_mask))
+
+    @functools.cached_property
+    def n_observed_zeros(self):
+        """Observed entries equal to zero."""
+        X = self.host
+        if sp.issparse(X):  # validated: no stored zeros, no missing entries
+            return X.shape[0] * X.shape[1] - X.nnz
+        zeros = X == 0
+        return int(np.count_nonzero(zeros if self.host_mask is None else zeros & self.host_mask))
+
+    @functools.cached_property
+    def mean(self):
+        """The mean of X as scikit-learn's NMF start takes it (``X.mean()``)."""
+        X = self.host
+        if sp.issparse(X):
+            return _sparse_mean(X)
+        return float(X.mean()) if X.size else 0.0
+
+    @functools.cached_property
+    def max_abs(self):
+        """The largest magnitude of an entry of X."""
+        values = self.host.data if sp.issparse(self.host) else self.host
+        return float(np.abs(values).max()) if values.size else 0.0
+
+    @functools.cached_property
+    def total_variance(self):
+        """The sum of the variances of the columns of X."""
+        X = self.host
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow: reported by the caller
+            if sp.issparse(X):
+                return float(mean_variance_axis(X, axis=0)[1].sum())
+            return float(np.var(X, axis=0).sum())
+
+    def scaled(self, scale):
+        """X divided by ``scale`` (a new data matrix; X is left as it is)."""
+        X = self.host
+        factor = 1.0 / scale
+        X = X * X.dtype.type(factor) if factor < np.finfo(X.dtype).max else X / scale
+        return self.backend.data_matrix(X)
+
+    def on_numpy(self):
+        """This data matrix on the NumPy backend (itself there; else X's host arrays,
+        without a copy of X.T): the starts are computed in NumPy on every device."""
+        if isinstance(self.backend, NumpyBackend):
+            return self
+        return NumpyBackend().data_matrix(self.host, self.host_mask)
+
+    def keep_transpose(self):
+        """Make the copy of X.T now (for a fit that multiplies by X.T at every step:
+        ``X.T @ G`` then runs on the threads from the start)."""
+        self.T  # noqa: B018 - built on first use
+
+    @property
     def T(self):
         """The transposed problem (X.T), built once and shared both ways."""
         if self._transposed is None:
+            if self.Xt is None:
+                self.Xt = self.backend.transpose(self.X)
             self._transposed = DataMatrix(
                 self.backend, self.Xt, self.X, mask=self.mask_t, mask_t=self.mask,
-                sq_norm=self.squared_norm, total=self.total, max_value=self.max_value,
+                squared_norm=self.squared_norm, total=self.total, max_value=self.max_value,
             )
             self._transposed._transposed = self
         return self._transposed
@@ -272,6 +346,31 @@ class DataMatrix:
         if self._row_blocks is None:
             self._row_blocks = self.backend.row_blocks(self.X)
         return self.backend.matmul(self.X, B, self._row_blocks)
+
+    def rmatmul(self, B):
+        """X.T @ B for a dense B: through the copy of X.T where this data matrix holds
+        one (on the threads), else without making one (the same sums)."""
+        if self.Xt is not None:
+            return self.T.matmul(B)
+        return self.X.T @ B
+
+    def project(self, Q):
+        """``Q.T @ X`` (a projection of X's columns on the columns of Q)."""
+        return self.rmatmul(Q).T if self.is_sparse else Q.T @ self.X
+
+    def rproject(self, Q):
+        """``Q.T @ X.T``."""
+        return self.matmul(Q).T if self.is_sparse else Q.T @ self.X.T
+
+    def map_blocks(self, fn, *rows, **shared):
+        """``fn(block, *rows_of_block, **shared)`` for each row block of X, the results
+        stacked by rows; in memory X is one block: ``fn(self, *rows, **shared)``."""
+        return fn(self, *rows, **shared)
+
+    def sum_blocks(self, fn, *rows, **shared):
+        """Like :meth:`map_blocks`, for an ``fn`` whose results are sums over the rows
+        (arrays, numbers or tuples of them): the results of the blocks are added."""
+        return fn(self, *rows, **shared)
 
     @property
     def values(self):
@@ -303,7 +402,6 @@ class DataMatrix:
 class NumpyBackend:
     """NumPy arrays and SciPy sparse matrices on the CPU."""
 
-    name = "numpy"
     device = "cpu"
     _n_threads = None
     _blas_controller = None
@@ -312,9 +410,6 @@ class NumpyBackend:
         return "NumpyBackend()"
 
     # conversion -------------------------------------------------------------
-    def asarray(self, a, dtype=None):
-        return np.asarray(a, dtype=dtype)
-
     def to_numpy(self, a):
         return np.asarray(a)
 
@@ -323,36 +418,44 @@ class NumpyBackend:
 
         return xp
 
+    def numpy_dtype(self, a):
+        return np.dtype(a.dtype)
+
     def is_sparse(self, X):
         return sp.issparse(X)
 
     def index_order(self, X):
         """Validated X as the solvers take it: a sparse X with unsorted indices is
-        used in its stored order (see ``_csr_pair``)."""
+        used in its stored order, which changes only the order of the additions in
+        ``X @ B`` (results equal to rounding), where a sorted copy would cost X's
+        size in memory and the time of the sort."""
         return X
 
-    def data_matrix(self, X, mask=None, *, transpose=True):
-        """Wrap validated X (ndarray or scipy sparse, non-negative, NaN set to 0).
-
-        With ``transpose=False`` a sparse X gets no CSR copy of X.T (``.T`` is then
-        unusable): for the kernels that only multiply by X, where memory counts.
-        """
+    def data_matrix(self, X, mask=None):
+        """Wrap validated X (ndarray or scipy sparse, non-negative, NaN set to 0) and
+        its boolean mask of observed entries (None when all are). The copy of X.T
+        (CSR for sparse X) is made on first use of ``.T``."""
         if sp.issparse(X):
-            X_csr, Xt_csr = _csr_pair(X, sort=False) if transpose else (X.tocsr(), None)
+            X_csr = X.tocsr()
             vals = X_csr.data
             return DataMatrix(
-                self, X_csr, Xt_csr,
-                sq_norm=_squared_norm(vals), total=float(vals.sum(dtype=np.float64)),
+                self, X_csr, host=X_csr,
+                squared_norm=_squared_norm(vals), total=float(vals.sum(dtype=np.float64)),
                 max_value=float(vals.max()) if vals.size else 0.0,
             )
         X = np.asarray(X)
-        mask = None if mask is None else np.asarray(mask, dtype=X.dtype)
-        mask_t = None if mask is None else np.ascontiguousarray(mask.T)
+        weights = None if mask is None else np.asarray(mask, dtype=X.dtype)
         return DataMatrix(
-            self, X, np.ascontiguousarray(X.T), mask=mask, mask_t=mask_t,
-            sq_norm=_squared_norm(X), total=float(X.sum(dtype=np.float64)),
+            self, X, mask=weights,
+            mask_t=None if weights is None else np.ascontiguousarray(weights.T),
+            host=X, host_mask=mask,
+            squared_norm=_squared_norm(X), total=float(X.sum(dtype=np.float64)),
             max_value=float(X.max()) if X.size else 0.0,
         )
+
+    def transpose(self, X):
+        """X.T as the solvers take it: CSR with sorted indices, or C-contiguous."""
+        return _csr_transpose(X) if sp.issparse(X) else np.ascontiguousarray(X.T)
 
     # sparse helpers ---------------------------------------------------------
     def sparse_values(self, X):
@@ -439,8 +542,8 @@ class NumpyBackend:
         With more than one thread, BLAS runs on one thread meanwhile: nested BLAS
         threads would oversubscribe the cores, and OpenBLAS's threads stay
         busy-waiting for a while after each multi-threaded call (the small Gram
-        products of a fit), which took a core from the sparse products' threads
-        (on 20 Newsgroups k=20, MUNMF used 1.5 x the CPU time). Given the
+        products of a fit), which took a core from the sparse products' threads.
+        Given the
         ``data`` of a fit, a dense X keeps BLAS's threads: they do its large
         products.
         """
@@ -490,6 +593,9 @@ class NumpyBackend:
     def from_numpy(self, a):
         return a
 
+    def bool_array(self, a):
+        return np.asarray(a, dtype=bool)
+
     def clamp_min(self, a, value):
         """max(a, value) elementwise, as a new array (np.maximum is 3x faster than clip)."""
         return np.maximum(a, value)
@@ -526,14 +632,32 @@ class NumpyBackend:
         flat = a.reshape(-1)
         return np.dot(flat, flat)
 
-    def synchronize(self):
-        pass
+    def qr_basis(self, Y):
+        """The orthonormal Q of the thin QR factorization of a tall Y (Y is
+        overwritten): LAPACK works in place on Fortran order only."""
+        from scipy import linalg
+
+        return linalg.qr(np.asfortranarray(Y), mode="economic", overwrite_a=True,
+                         check_finite=False)[0]
+
+    def gram(self, F):
+        """``F.T @ F`` of a tall F, summed over row blocks: OpenBLAS threads one large
+        tall-skinny product badly, while blocks of ``_GRAM_BLOCK_ROWS`` take
+        milliseconds."""
+        return _blocked_gram(F)
+
+    def inner(self, a, b):
+        """``sum(a * b)`` accumulated in float64 (0-d): in float32 the terms of the
+        Frobenius objective, which nearly cancel, would lose about 1e-7 of it."""
+        return np.tensordot(a.astype(np.float64, copy=False), b.astype(np.float64, copy=False),
+                            axes=a.ndim)
+
+    def contiguous_transpose(self, a):
+        return np.ascontiguousarray(a.T)
 
 
 class TorchBackend:
     """PyTorch tensors (sparse CSR for sparse X) on one torch device."""
-
-    name = "torch"
 
     def __init__(self, device):
         import torch
@@ -596,8 +720,11 @@ class TorchBackend:
             a = a.copy()           # share it writable, and warns; it gets a copy
         return self.torch.from_numpy(a).to(self.device, dtype=self._dtype(a.dtype))
 
-    def asarray(self, a, dtype=None):
-        return self.from_numpy(np.asarray(a, dtype=dtype))
+    def bool_array(self, a):
+        return self.torch.as_tensor(np.asarray(a, dtype=bool), device=self.device)
+
+    def numpy_dtype(self, a):
+        return np.dtype(str(a.dtype).removeprefix("torch."))
 
     def to_numpy(self, a):
         if isinstance(a, self.torch.Tensor):
@@ -630,12 +757,17 @@ class TorchBackend:
         return X
 
     def data_matrix(self, X, mask=None):
+        """Wrap validated X (and its boolean mask) as tensors on the device, with X.T
+        (PyTorch's CSR products want both in CSR, sorted)."""
         if sp.issparse(X):
-            X_csr, Xt_csr = _csr_pair(X)  # sorted: torch's CSR invariants ask for it
+            X_csr = X.tocsr()
+            if not X_csr.has_sorted_indices:
+                X_csr = X_csr.sorted_indices()  # a copy: X itself is left as it is
             vals = X_csr.data
             return DataMatrix(
-                self, self._csr_tensor(X_csr), self._csr_tensor(Xt_csr),
-                sq_norm=_squared_norm(vals), total=float(vals.sum(dtype=np.float64)),
+                self, self._csr_tensor(X_csr), self._csr_tensor(_csr_transpose(X_csr)),
+                host=X_csr, squared_norm=_squared_norm(vals),
+                total=float(vals.sum(dtype=np.float64)),
                 max_value=float(vals.max()) if vals.size else 0.0,
             )
         X = np.asarray(X)
@@ -643,8 +775,8 @@ class TorchBackend:
         m = None if mask is None else self.from_numpy(np.asarray(mask, dtype=X.dtype))
         return DataMatrix(
             self, Xd, Xd.T.contiguous(), mask=m,
-            mask_t=None if m is None else m.T.contiguous(),
-            sq_norm=_squared_norm(X), total=float(X.sum(dtype=np.float64)),
+            mask_t=None if m is None else m.T.contiguous(), host=X, host_mask=mask,
+            squared_norm=_squared_norm(X), total=float(X.sum(dtype=np.float64)),
             max_value=float(X.max()) if X.size else 0.0,
         )
 
@@ -723,10 +855,34 @@ class TorchBackend:
         flat = a.reshape(-1)
         return self.torch.dot(flat, flat)
 
+    def qr_basis(self, Y):
+        """The orthonormal Q of the thin QR factorization of a tall Y."""
+        return self.torch.linalg.qr(Y)[0]
+
+    def gram(self, F):
+        """``F.T @ F`` of a tall F: summed over row blocks on the CPU (PyTorch threads
+        one large tall-skinny product badly there), at once on an accelerator."""
+        return _blocked_gram(F) if self.device.type == "cpu" else F.T @ F
+
+    def inner(self, a, b):
+        """``sum(a * b)`` accumulated in float64 (0-d tensor)."""
+        return self.torch.tensordot(a.double(), b.double(), dims=a.dim())
+
+    def contiguous_transpose(self, a):
+        return a.T.contiguous()
+
     def own_threads(self, data=None):
         """PyTorch runs its own threads: nothing to do."""
         return contextlib.nullcontext()
 
-    def synchronize(self):
-        if self.device.type == "cuda":
-            self.torch.cuda.synchronize(self.device)
+
+def _blocked_gram(F):
+    """``F.T @ F``, summed over blocks of ``_GRAM_BLOCK_ROWS`` rows when F is tall."""
+    if F.shape[0] <= 2 * _GRAM_BLOCK_ROWS:
+        return F.T @ F
+    out = None
+    for start in range(0, F.shape[0], _GRAM_BLOCK_ROWS):
+        block = F[start:start + _GRAM_BLOCK_ROWS]
+        out = block.T @ block if out is None else out + block.T @ block
+    return out
+

@@ -1,24 +1,29 @@
 """The base class shared by every estimator of the package.
 
-It holds what does not depend on the algorithm: parameter validation, input checks,
-the ``device`` parameter, the fit -> kernel template (fitted attributes are set all
-at once at the end, so a failed or interrupted fit leaves the estimator as it was),
-``transform``, ``fit_transform``, ``inverse_transform``, feature names and tags.
-Subclasses implement ``_fit_validated`` and ``_transform_validated``.
+It holds what does not depend on the algorithm: parameter validation, input checks
+(X validated once, then wrapped in one data matrix for the kernels), the ``device``
+parameter, the fit -> kernel template (fitted attributes are set all at once at the
+end, so a failed or interrupted fit leaves the estimator as it was), ``transform``,
+``fit_transform``, ``inverse_transform``, ``score``, feature names and tags, and
+for the NMF estimators the start, the regularization weights and the
+convergence warning. Subclasses implement ``_fit_data(data, ...)`` and
+``_transform_data(data)``, where ``data`` is the data matrix of X (in memory, or
+over the row blocks of a dask array).
 """
 
+import contextlib
 import warnings
-from functools import partial
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
 
 from ._backend import resolve_backend
-from ._dask import is_dask_array
+from ._dask import import_dask, is_dask_array
 from ._kernels.init import initialize_factors, resolve_init
-from ._masking import check_fixed_components, observed_entries, place_fixed_rows
+from ._kernels.losses import regularization
 from ._scoring import bicross_validation_score
 from ._validation import (
     Integral,
@@ -27,10 +32,15 @@ from ._validation import (
     check_components_fit_in_memory,
     check_factor,
     check_finite_result,
+    check_fixed_components,
     check_is_fitted,
+    check_largest_entry,
     check_non_negative_data,
     is_torch_tensor,
+    observed_entries,
+    place_fixed_rows,
     torch_to_numpy,
+    validate_dask_X,
     validate_params,
     validate_X,
 )
@@ -55,61 +65,87 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     _requires_torch = False  # AutogradNMF runs on PyTorch only
     _supports_missing = False  # NaN entries of dense X are missing values
     _non_negative = True  # NMF needs X >= 0; truncated SVD does not
+    _takes_dask = False  # MUNMF and TruncatedSVDTopics fit dask arrays
+    _keeps_transpose = False  # the fit multiplies by X.T at every step: keep a copy of it
 
     # -- template -------------------------------------------------------------
     def _backend(self):
         return resolve_backend(self.device, require_torch=self._requires_torch)
 
-    def _validate_X(self, X, *, reset, method):
+    def _data(self, X, mask, backend, *, reset, method):
+        """X (with ``mask``) validated once, as the data matrix of the kernels."""
         whom = f"{type(self).__name__}.{method}"
-        if is_torch_tensor(X):  # read where it lies, if that is where we compute
-            X = torch_to_numpy(X, whom, device=self._backend().device)
+        if is_dask_array(X):
+            return self._dask_data(X, mask, backend, reset=reset, whom=whom)
         X = validate_X(self, X, reset=reset, whom=whom, allow_nan=self._supports_missing,
-                       non_negative=self._non_negative)
-        return self._backend().index_order(X)
-
-    def _observed(self, X, mask, method):
-        """(X with missing entries set to 0, mask of observed entries or None)."""
-        whom = f"{type(self).__name__}.{method}"
+                       non_negative=self._non_negative, device=backend.device)
+        X = backend.index_order(X)
         if self._supports_missing:
-            return observed_entries(X, mask, whom)
-        if mask is not None:
+            X, mask = observed_entries(X, mask, whom)
+        elif mask is not None:
             raise ValueError(f"{whom} does not support missing values (mask must be None).")
-        return X, None
+        data = backend.data_matrix(X, mask)
+        if self._non_negative:  # the NMF solvers' safe range of X's scale
+            check_largest_entry(data.max_value, data.dtype, whom)
+        return data
 
-    def _fit_dask(self, X, mask, **fit_params):
-        """The fit of a dask array (``sklearn_nmfx._dask``), where a subclass has one."""
-        raise TypeError(
-            f"{type(self).__name__} does not take dask arrays: MUNMF and "
-            "TruncatedSVDTopics do; compute X into memory first (X.compute())."
-        )
+    def _dask_input(self, X, mask, *, reset, whom):
+        """A dask X checked as far as it can be without computing it: (X, the dtype of
+        its blocks)."""
+        if not self._takes_dask:
+            raise TypeError(
+                f"{type(self).__name__} does not take dask arrays: MUNMF and "
+                "TruncatedSVDTopics do; compute X into memory first (X.compute())."
+            )
+        if mask is not None:
+            raise ValueError(
+                f"{whom} takes a mask of observed entries with in-memory X only, not with "
+                "a dask array."
+            )
+        import_dask()
+        return validate_dask_X(self, X, reset=reset, whom=whom)
 
-    _transform_dask = _fit_dask
+    def _dask_data(self, X, mask, backend, *, reset, whom):
+        from ._dask.blocks import RowBlockMatrix
 
-    def _fit(self, X, fit_params, mask=None):
-        """Validate, run the subclass's fit, then set every fitted attribute at once.
+        X, dtype = self._dask_input(X, mask, reset=reset, whom=whom)
+        data = RowBlockMatrix(X, dtype, whom, backend=backend, non_negative=self._non_negative)
+        if self._non_negative:
+            check_largest_entry(data.max_value, dtype, whom)
+        return data
 
-        Returns the transform of X (W), computed as ``transform`` would compute it.
-        """
-        validate_params(self)
+    @contextlib.contextmanager
+    def _refitting(self):
+        """Collect the fitted attributes and set them all at once at the end, after a
+        check that none is NaN or infinite: a fit that fails or is interrupted (even
+        by Ctrl-C) leaves the estimator as it was (validate_data sets
+        ``n_features_in_`` on the way)."""
         before = dict(self.__dict__)
+        attributes = {}
         try:
-            if is_dask_array(X):  # checked and fitted block by block, never in memory
-                attributes, W = self._fit_dask(X, mask, **fit_params)
-            else:
-                X = self._validate_X(X, reset=True, method="fit")
-                backend = self._backend()
-                X, mask = self._observed(X, mask, "fit")
-                attributes, W = self._fit_validated(X, mask, backend, **fit_params)
+            yield attributes
             _check_finite_attributes(type(self).__name__, attributes)
-            check_finite_result(W, f"{type(self).__name__}.fit_transform")
         except BaseException:
-            # validate_data already set n_features_in_: leave the estimator as it was
             self.__dict__.clear()
             self.__dict__.update(before)
             raise
         self.__dict__.update(attributes)
-        return W
+
+    def _fit(self, X, fit_params, mask=None):
+        """Validate, run the subclass's fit, then set every fitted attribute at once.
+
+        Returns the transform of X (W), computed as ``transform`` would compute it
+        (lazily for a dask X: ``transform(X)``).
+        """
+        validate_params(self)
+        with self._refitting() as attributes:
+            data = self._data(X, mask, self._backend(), reset=True, method="fit")
+            if self._keeps_transpose:
+                data.keep_transpose()
+            fitted, W = self._fit_data(data, **fit_params)
+            attributes.update(fitted)
+            check_finite_result(W, f"{type(self).__name__}.fit_transform")
+        return self.transform(X) if is_dask_array(X) else W
 
     # -- public API -----------------------------------------------------------
     def fit(self, X, y=None, **fit_params):
@@ -174,11 +210,14 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
             Transformed data, of X's dtype (float32 stays float32).
         """
         check_is_fitted(self)
-        if is_dask_array(X):
-            return self._transform_dask(X, mask)
-        X = self._validate_X(X, reset=False, method="transform")
-        X, mask = self._observed(X, mask, "transform")
-        W = self._transform_validated(X, mask, self._backend())
+        if is_dask_array(X):  # lazily, block by block (the rows are independent)
+            X, dtype = self._dask_input(X, mask, reset=False,
+                                        whom=f"{type(self).__name__}.transform")
+            return X.map_blocks(self.transform, dtype=dtype,
+                                chunks=(X.chunks[0], (self.components_.shape[0],)),
+                                meta=np.empty((0, 0), dtype=dtype))
+        data = self._data(X, mask, self._backend(), reset=False, method="transform")
+        W = self._transform_data(data)
         return check_finite_result(W, f"{type(self).__name__}.transform")
 
     def inverse_transform(self, X):
@@ -236,8 +275,14 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
         score : float
             Minus the mean squared error of the held-out entries.
         """
-        score = bicross_validation_score(self, X)
-        return float(check_finite_result(score, f"{type(self).__name__}.score"))
+        check_is_fitted(self)
+        whom = f"{type(self).__name__}.score"
+        data = self._data(X, None, self._backend(), reset=False, method="score")
+        if data.host is None:
+            raise TypeError(f"{whom} needs X in memory, not a dask array.")
+        score = bicross_validation_score(data.host, data.host_mask, self.components_,
+                                         non_negative=self._non_negative)
+        return float(check_finite_result(score, whom))
 
     @property
     def _n_features_out(self):
@@ -341,52 +386,68 @@ class NMFBase(FactorizationBase):
                 return np.shape(W)[1]
         return n_features
 
-    def _start(self, X, W, H, n_components, fixed_components=None,
-               initialize=initialize_factors, data=None):
+    def _start(self, data, W, H, n_components, fixed_components=None):
         """The start (W, H) in NumPy, from ``init`` and ``random_state`` as in
         scikit-learn, with the fixed rows of H put in; and the sorted indices of the
-        fixed components (None without). ``initialize`` computes the non-custom
-        starts (for a dask X, W in row blocks); ``data`` is the fit's NumPy
-        DataMatrix of X, whose products the NNDSVD starts then use."""
+        fixed components (None without). The NNDSVD starts run on the products of
+        ``data`` (on the NumPy backend whatever the device)."""
         name = type(self).__name__
-        n_samples, n_features = X.shape
-        check_components_fit_in_memory(n_components, X.shape, X.dtype, f"{name}.fit")
+        n_samples, n_features = data.shape
+        dtype = data.dtype
+        check_components_fit_in_memory(n_components, data.shape, dtype, f"{name}.fit")
         fixed, rows = check_fixed_components(
-            fixed_components, H, self.init, n_components, n_features, X.dtype, f"{name}.fit"
+            fixed_components, H, self.init, n_components, n_features, dtype, f"{name}.fit"
         )
         init = resolve_init(self.init, n_components, n_samples, n_features)
         if init == "custom":
             if W is None or H is None:
                 raise ValueError(f"init='custom' needs both W and H passed to {name}.fit.")
-            W = check_factor(W, (n_samples, n_components), X.dtype, f"{name} (input W)")
-            H = check_factor(H, (n_components, n_features), X.dtype, f"{name} (input H)")
+            W = check_factor(W, (n_samples, n_components), dtype, f"{name} (input W)")
+            H = check_factor(H, (n_components, n_features), dtype, f"{name} (input H)")
             return W.copy(), H.copy(), fixed
         if W is not None or (H is not None and fixed is None):
             warnings.warn(
                 "When init!='custom', provided W or H are ignored. Set init='custom' to "
                 "use them as initialization.",
                 RuntimeWarning,
+                stacklevel=5,
             )
-        if initialize is initialize_factors and init != "random" and sp.issparse(X):
-            initialize = partial(_initialize_on_threads, data=data)
-        W, H = initialize(X, n_components, init, self.random_state)
+        start_data = data.on_numpy()
+        with start_data.backend.own_threads(start_data):
+            W, H = initialize_factors(start_data, n_components, init, self.random_state)
         if fixed is not None:
             H = place_fixed_rows(H, fixed, rows)
         return W, H, fixed
 
+    def _regularization(self, n_samples, n_features):
+        """The L1 and L2 weights (l1_W, l2_W, l1_H, l2_H) for X of this shape."""
+        return regularization(self.alpha_W, self.alpha_H, self.l1_ratio, n_samples, n_features)
 
-def _initialize_on_threads(X, n_components, init, random_state, data=None):
-    """``initialize_factors`` of a sparse X with the products of its randomized SVD
-    on the NumPy backend's threads (the start is computed in NumPy whatever the
-    device): those of ``data`` (the fit's DataMatrix, MUNMF's), or else ``X @ B``
-    only, on a DataMatrix without a copy of X.T (``X.T @ B`` stays SciPy's: a CSR
-    copy of X.T for it would add X's size to the peak of SGDNMF's fit for a few
-    percent of its time). BLAS runs on one thread meanwhile, so the start equals
-    scikit-learn's to rounding."""
-    if data is None:
-        data = resolve_backend(None).data_matrix(X, transpose=False)
-    with data.backend.own_threads(data):
-        return initialize_factors(X, n_components, init, random_state, data=data)
+    def _reporter(self, unit):
+        """The callback that prints the objective when ``verbose``."""
+        def report(n_iter, objective):
+            if self.verbose:
+                print(f"{type(self).__name__} {unit} {n_iter:4d}: objective {objective:.6g}")
+        return report
+
+    def _factorization_attributes(self, Ht, fixed, n_iter, history, converged, backend):
+        """The attributes every NMF fit sets, from the end of its iterations; a
+        ConvergenceWarning when they ran out before converging."""
+        if not converged and self.tol > 0:
+            warnings.warn(
+                f"Maximum number of iterations {int(self.max_iter)} reached. Increase "
+                "it to improve convergence.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+        components = np.ascontiguousarray(backend.to_numpy(Ht).T)
+        return {
+            "components_": components,
+            "n_components_": int(components.shape[0]),
+            "fixed_components_": fixed_indices(fixed),
+            "n_iter_": int(n_iter),
+            "loss_curve_": [objective for _, objective in history],
+        }
 
 
 def fixed_indices(fixed):

@@ -4,20 +4,13 @@ import math
 import warnings
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 
-from ._base import NMFBase, fixed_indices
-from ._kernels.init import INIT_METHODS, entry_sum, resolve_init, uniform_rows
-from ._kernels.losses import (
-    BETA_LOSS_NAMES,
-    beta_divergence,
-    beta_from_loss,
-    error_from_divergence,
-    regularization,
-)
+from ._base import NMFBase
+from ._kernels.hals import solve_rows_hals
+from ._kernels.init import INIT_METHODS, resolve_init, uniform_rows
+from ._kernels.losses import BETA_LOSS_NAMES, beta_divergence, beta_from_loss, error_from_divergence
 from ._kernels.mu import floors, multiplicative_update, solve_rows
-from ._kernels.sgd import solve_rows_hals
-from ._validation import Integral, Interval, Real, StrOptions
+from ._validation import Integral, Interval, Real, StrOptions, check_zeros_for_beta
 
 
 class MUNMF(NMFBase):
@@ -242,90 +235,51 @@ class MUNMF(NMFBase):
         self.verbose = verbose
         self.device = device
 
+    _takes_dask = True
+    _keeps_transpose = True
+
     # -- the work ---------------------------------------------------------------
-    def _start(self, X, W, H, n_components, fixed_components=None, **kwargs):
-        if resolve_init(self.init, n_components, *X.shape) == "nndsvd":
+    def _start(self, data, W, H, n_components, fixed_components=None):
+        if resolve_init(self.init, n_components, *data.shape) == "nndsvd":
             warnings.warn(
                 "Multiplicative updates cannot update the zeros of an init='nndsvd' "
                 "start, which leads to poorer results; try init='nndsvda' or "
                 "init='nndsvdar'.",
                 UserWarning,
+                stacklevel=5,
             )
-        return super()._start(X, W, H, n_components, fixed_components, **kwargs)
+        return super()._start(data, W, H, n_components, fixed_components)
 
-    def _regularization(self, n_samples, n_features):
-        return regularization(self.alpha_W, self.alpha_H, self.l1_ratio, n_samples, n_features)
-
-    def _fit_validated(self, X, mask, backend, W=None, H=None, fixed_components=None):
-        n_samples, n_features = X.shape
+    def _fit_data(self, data, W=None, H=None, fixed_components=None):
+        n_samples, n_features = data.shape
         n_components = self._resolved_n_components(n_features, W, H, fixed_components)
         beta = beta_from_loss(self.beta_loss)
-        _check_zeros_for_beta(X, mask, beta)
-        data = backend.data_matrix(X, mask)
+        check_zeros_for_beta(data, beta)
+        backend = data.backend
         with backend.own_threads(data):
-            # on NumPy, the randomized SVD of the NNDSVD starts uses data's threaded products
-            W0, H0, fixed = self._start(X, W, H, n_components, fixed_components,
-                                        data=data if backend.name == "numpy" else None)
+            W0, H0, fixed = self._start(data, W, H, n_components, fixed_components)
             l1_W, l2_W, l1_H, l2_H = self._regularization(n_samples, n_features)
             Ht0 = np.ascontiguousarray(H0.T)
             del H0  # only its transpose is used
-
             W, Ht, n_iter, history, converged = multiplicative_update(
                 data, backend.from_numpy(W0), backend.from_numpy(Ht0),
                 beta=beta, l1_W=l1_W, l2_W=l2_W, l1_H=l1_H, l2_H=l2_H,
-                max_iter=int(self.max_iter), tol=self.tol, B=backend, callback=self._report,
+                max_iter=int(self.max_iter), tol=self.tol, callback=self._reporter("iteration"),
                 fixed_columns=None if fixed is None else np.isin(np.arange(n_components), fixed),
                 copy=False,  # the start is handed over: the iterations overwrite it
             )
             del W0, Ht0  # buffers of the iterations, free now
-            transform_scale = _transform_scale(X, mask, n_components)
-            W_final = self._solve_W(data, Ht, transform_scale, backend)
-            divergence = beta_divergence(
-                data, W_final, Ht, beta, backend, eps=floors(X.dtype, data.max_value)[1]
-            )
-            attributes = self._fitted_attributes(
-                backend.to_numpy(Ht), fixed, n_iter, history, converged,
-                backend.scalar(divergence), transform_scale,
-            )
+            transform_scale = scale_from_sum(data.total, data.n_observed, n_components)
+            W_final = self._solve_W(data, Ht, transform_scale)
+            divergence = data.sum_blocks(beta_divergence, W_final, Ht=Ht, beta=beta,
+                                         eps=floors(data.dtype, data.max_value)[1])
+            attributes = self._factorization_attributes(Ht, fixed, n_iter, history, converged,
+                                                        backend)
+            attributes.update(reconstruction_err_=error_from_divergence(backend.scalar(divergence)),
+                              _transform_scale=transform_scale)
             return attributes, backend.to_numpy(W_final)
 
-    def _fitted_attributes(self, Ht, fixed, n_iter, history, converged, divergence,
-                           transform_scale):
-        """The fitted attributes from the end of the iterations (warns if not converged)."""
-        if not converged and self.tol > 0:
-            warnings.warn(
-                f"Maximum number of iterations {int(self.max_iter)} reached. Increase "
-                "it to improve convergence.",
-                ConvergenceWarning,
-            )
-        return {
-            "components_": np.ascontiguousarray(Ht.T),
-            "n_components_": int(Ht.shape[1]),
-            "fixed_components_": fixed_indices(fixed),
-            "n_iter_": int(n_iter),
-            "reconstruction_err_": error_from_divergence(divergence),
-            "loss_curve_": [objective for _, objective in history],
-            "_transform_scale": transform_scale,
-        }
-
-    def _report(self, n_iter, objective):
-        if self.verbose:
-            print(f"MUNMF iteration {n_iter:4d}: objective {objective:.6g}")
-
-    # -- dask arrays (sklearn_nmfx._dask) ----------------------------------------
-    def _fit_dask(self, X, mask, W=None, H=None, fixed_components=None):
-        from ._dask import fit_munmf, refuse_mask
-
-        refuse_mask(mask, f"{type(self).__name__}.fit")
-        return fit_munmf(self, X, W, H, fixed_components)
-
-    def _transform_dask(self, X, mask):
-        from ._dask import refuse_mask, transform_rows
-
-        refuse_mask(mask, f"{type(self).__name__}.transform")
-        return transform_rows(self, X)
-
-    def _solve_W(self, data, Ht, scale, backend):
+    def _solve_W(self, data, Ht, scale):
         """W for fixed H, row by row (the rows do not depend on each other).
 
         Frobenius loss: projected least squares, then HALS sweeps (exact coordinate
@@ -338,48 +292,24 @@ class MUNMF(NMFBase):
         beta = beta_from_loss(self.beta_loss)
         if beta == 2:
             return solve_rows_hals(data, Ht, l1=l1_W, l2=l2_W, max_sweeps=int(self.max_iter),
-                                   tol=self.tol, B=backend)
-        start = uniform_rows(n_samples, Ht.shape[1], scale, np.dtype(str(Ht.dtype).removeprefix("torch.")))
-        W, _ = solve_rows(
-            data, Ht, backend.from_numpy(start), beta=beta,
-            l1=l1_W, l2=l2_W, max_iter=int(self.max_iter), tol=self.tol, B=backend,
-        )
-        return W
+                                   tol=self.tol)
+        start = data.backend.from_numpy(uniform_rows(n_samples, Ht.shape[1], scale, data.dtype))
+        return data.map_blocks(solve_rows, start, Ht=Ht, beta=beta, l1=l1_W, l2=l2_W,
+                               max_iter=int(self.max_iter), tol=self.tol)
 
-    def _transform_validated(self, X, mask, backend):
-        _check_zeros_for_beta(X, mask, beta_from_loss(self.beta_loss))
-        data = backend.data_matrix(X, mask)
-        Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T, dtype=X.dtype))
-        return backend.to_numpy(self._solve_W(data, Ht, self._transform_scale, backend))
+    def _transform_data(self, data):
+        check_zeros_for_beta(data, beta_from_loss(self.beta_loss))
+        backend = data.backend
+        Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T, dtype=data.dtype))
+        return backend.to_numpy(self._solve_W(data, Ht, self._transform_scale))
 
 
-def _transform_scale(X, mask, n_components):
-    """The constant that every row of W starts from in ``transform``.
+def scale_from_sum(total, n_observed, n_components):
+    """The constant that every row of W starts from in ``transform``:
+    ``sqrt(mean / n_components)`` for the mean of X from its sum (1 if X is 0).
 
     Fixed at fit time, so that the rows of a later ``transform`` do not depend on
     each other.
     """
-    n_observed = X.shape[0] * X.shape[1] if mask is None else int(mask.sum())
-    return scale_from_sum(entry_sum(X), n_observed, n_components)
-
-
-def scale_from_sum(total, n_observed, n_components):
-    """``sqrt(mean / n_components)`` for the mean of X from its sum (1 if X is 0)."""
     mean = total / max(n_observed, 1)
     return math.sqrt(mean / n_components) if mean > 0 else 1.0
-
-
-def _check_zeros_for_beta(X, mask, beta):
-    if beta > 0:
-        return
-    values = X.data if hasattr(X, "data") and not isinstance(X, np.ndarray) else X
-    has_zeros = X.shape[0] * X.shape[1] > X.nnz if hasattr(X, "nnz") else False
-    observed = values if mask is None else values[mask != 0]
-    if has_zeros or np.any(observed == 0):
-        raise ValueError(ZEROS_FOR_BETA_MESSAGE)
-
-
-ZEROS_FOR_BETA_MESSAGE = (
-    "When beta_loss <= 0 and X contains zeros, the solver may diverge. "
-    "Please add small values to X, or use a positive beta_loss."
-)

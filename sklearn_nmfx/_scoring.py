@@ -21,76 +21,60 @@ Extra components let W follow the noise of the columns it is fitted on, which
 raises the error on the held-out columns, so the score peaks near the number of
 components that the data support.
 
-The hook
---------
-An estimator gets ``score`` from :class:`FactorizationBase`. W is fitted by
-(non-negative) least squares whatever the estimator's loss: the score then
-compares the topics H alone, and does not inherit the stopping error of an
-approximate solver (with MUNMF's ``transform`` solver, the comparison between
-neighbouring ``n_components`` is noisier). An estimator that needs another W
-defines ``_solve_W_on_columns(X_cols, mask_cols, columns, backend) -> W`` (NumPy
-array of shape ``(n_samples, n_components)``); ``method='transform'`` uses the
-estimator's own ``transform`` solver on a shallow copy restricted to the columns.
+W is fitted by (non-negative) least squares whatever the estimator's loss: the score
+then compares the topics H alone, and does not inherit the stopping error of an
+approximate solver.
 """
-
-import copy
 
 import numpy as np
 import scipy.sparse as sp
 
-from ._validation import check_is_fitted, split_missing
+from ._backend import NumpyBackend
+from ._kernels.hals import solve_rows_hals
 
-__all__ = [
-    "bicross_validation_score", "solve_W_on_columns", "least_squares_rows",
-    "nonnegative_least_squares_rows",
-]
+__all__ = ["bicross_validation_score", "least_squares_rows", "nonnegative_least_squares_rows"]
 
 # Rows of the dense residual formed at once.
 _BLOCK_ENTRIES = 2**22
 
 
-def bicross_validation_score(estimator, X, *, n_splits=2, random_state=0,
-                             method="least_squares"):
+def bicross_validation_score(X, mask, H, *, non_negative, n_splits=2, random_state=0):
     """Minus the mean squared error of held-out entries (higher is better).
 
     See the module docstring for exactly what is computed.
 
     Parameters
     ----------
-    estimator : fitted FactorizationBase
-    X : {array-like, sparse matrix} of shape (n_samples, n_features)
-        Data, typically rows not used in ``fit``.
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Validated data (missing entries set to 0), typically rows not used in ``fit``.
+    mask : ndarray of bool of shape (n_samples, n_features) or None
+        The observed entries (None when all are).
+    H : ndarray of shape (n_components, n_features)
+        The fitted components.
+    non_negative : bool
+        Whether W is solved by non-negative least squares (NMF).
     n_splits : int, default=2
         Number of column groups; W of each row is fitted on ``1 - 1/n_splits`` of
         its columns.
     random_state : int, default=0
         Seed of the column split (fixed, so the score is deterministic).
-    method : {'least_squares', 'transform'}, default='least_squares'
-        How W is solved on the kept columns: exact (non-negative) least squares,
-        or the estimator's own ``transform`` solver (see
-        :func:`solve_W_on_columns`).
 
     Returns
     -------
     score : float
         ``-mean((X - W @ H)**2)`` over the held-out entries.
     """
-    check_is_fitted(estimator)
-    X = estimator._validate_X(X, reset=False, method="score")
-    X, mask = split_missing(X) if estimator._supports_missing else (X, None)
     n_samples, n_features = X.shape
     if n_features < 2:
         raise ValueError(
-            f"{type(estimator).__name__}.score needs X with at least 2 features "
-            f"(n_features={n_features}): it fits W on some columns and measures the "
-            "error on the others."
+            f"score needs X with at least 2 features (n_features={n_features}): it fits "
+            "W on some columns and measures the error on the others."
         )
-    backend = estimator._backend()
     if sp.issparse(X):
         X = X.tocsc()  # column selection; each group is turned back into CSR
     n_splits = int(min(n_splits, n_features))
     groups = np.random.RandomState(random_state).permutation(n_features) % n_splits
-    H = np.asarray(estimator.components_, dtype=np.float64)
+    H = np.asarray(H, dtype=np.float64)
     squared_error, n_entries = 0.0, 0
     for group in range(n_splits):
         held = np.flatnonzero(groups == group)
@@ -98,7 +82,7 @@ def bicross_validation_score(estimator, X, *, n_splits=2, random_state=0,
         X_kept, X_held = _columns(X, kept), _columns(X, held)
         mask_kept = None if mask is None else mask[:, kept]
         mask_held = None if mask is None else mask[:, held]
-        W = solve_W_on_columns(estimator, X_kept, mask_kept, kept, backend, method=method)
+        W = _solve_W_on_columns(X_kept, mask_kept, H[:, kept], non_negative)
         error, count = _squared_error(X_held, mask_held, np.asarray(W, dtype=np.float64),
                                       H[:, held])
         squared_error += error
@@ -106,55 +90,26 @@ def bicross_validation_score(estimator, X, *, n_splits=2, random_state=0,
     return -squared_error / max(n_entries, 1)
 
 
-def solve_W_on_columns(estimator, X_cols, mask_cols, columns, backend, *, method="least_squares"):
-    """W for the rows of ``X_cols`` (X restricted to ``columns``), H fixed.
-
-    ``method='least_squares'``: the estimator's ``_solve_W_on_columns`` hook if it
-    has one, else the exact least-squares W (non-negative least squares for an
-    estimator with ``_non_negative``). ``method='transform'``: the estimator's own
-    ``transform`` solver on a shallow copy restricted to ``columns``.
-    """
-    hook = getattr(estimator, "_solve_W_on_columns", None)
-    if method == "least_squares" and hook is not None:
-        return hook(X_cols, mask_cols, columns, backend)
-    H = np.asarray(estimator.components_)[:, columns]
-    if method == "least_squares":
-        if mask_cols is not None:
-            return _masked_least_squares(X_cols, mask_cols, H, estimator._non_negative)
-        if estimator._non_negative:
-            return nonnegative_least_squares_rows(X_cols, H)
-        return least_squares_rows(X_cols, H)
-    restricted = copy.copy(estimator)  # the estimator itself is left untouched
-    restricted.components_ = np.ascontiguousarray(H)
-    restricted.n_features_in_ = len(columns)
-    return restricted._transform_validated(X_cols, mask_cols, backend)
+def _solve_W_on_columns(X_cols, mask_cols, H, non_negative):
+    """W for the rows of ``X_cols`` (X restricted to some columns), H restricted to
+    them fixed: exact least squares (non-negative for an NMF estimator)."""
+    if mask_cols is not None:
+        return _masked_least_squares(X_cols, mask_cols, H, non_negative)
+    if non_negative:
+        return nonnegative_least_squares_rows(X_cols, H)
+    return least_squares_rows(X_cols, H)
 
 
 def nonnegative_least_squares_rows(X, H, *, max_sweeps=1000, tol=1e-10):
-    """``argmin_{W >= 0} ||X - W @ H||_F`` for dense or sparse X, all rows at once.
-
-    Coordinate descent over the columns of W (HALS) on the normal equations,
-    started from the clipped least-squares solution, run until a sweep changes W
-    by less than ``tol`` relative to its size (the problem is convex: the
-    solution does not depend on the start).
-    """
+    """``argmin_{W >= 0} ||X - W @ H||_F`` for dense or sparse X, all rows at once, in
+    float64: the HALS solver from the clipped least-squares solution, each row run
+    until a sweep changes it by less than ``tol`` relative to its size (the problem
+    is convex: the solution does not depend on the start)."""
     H64 = np.asarray(H, dtype=np.float64)
-    P = X @ H64.T
-    P = np.asarray(P.toarray() if sp.issparse(P) else P, dtype=np.float64)
-    G = H64 @ H64.T
-    W = np.maximum(P @ np.linalg.pinv(G, hermitian=True), 0.0)
-    diag = np.diag(G).copy()
-    active = np.flatnonzero(diag > 0)
-    W[:, diag <= 0] = 0.0
-    for sweep in range(max_sweeps):
-        moved = 0.0
-        for j in active:
-            update = np.maximum(W[:, j] + (P[:, j] - W @ G[:, j]) / diag[j], 0.0)
-            diff = update - W[:, j]
-            moved += float(diff @ diff)
-            W[:, j] = update
-        if moved <= tol * tol * max(float(np.vdot(W, W)), np.finfo(float).tiny):
-            break
+    X64 = X.astype(np.float64) if sp.issparse(X) else np.asarray(X, dtype=np.float64)
+    data = NumpyBackend().data_matrix(X64)
+    W = solve_rows_hals(data, np.ascontiguousarray(H64.T), l1=0.0, l2=0.0,
+                        max_sweeps=max_sweeps, tol=tol)
     return W.astype(X.dtype, copy=False)
 
 
@@ -200,8 +155,6 @@ def _squared_error(X, mask, W, H):
         residual = np.asarray(X[start:stop], dtype=np.float64) - W[start:stop] @ H
         if mask is not None:
             residual = residual[mask[start:stop]]
-            count += residual.size
-        else:
-            count += residual.size
+        count += residual.size
         total += float(np.sum(residual * residual))
     return total, count

@@ -1,27 +1,16 @@
 """SGDNMF: minibatch (online) non-negative matrix factorization, with ``partial_fit``."""
 
 import copy
-import warnings
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
-from ._base import NMFBase, _check_finite_attributes, fixed_indices
+from ._base import NMFBase
+from ._kernels.hals import solve_rows_hals
 from ._kernels.init import INIT_METHODS
-from ._kernels.losses import beta_divergence, error_from_divergence, regularization
-from ._kernels.sgd import (
-    LEARNING_RATES,
-    gram,
-    minibatch_nmf,
-    solve_rows_hals,
-)
+from ._kernels.losses import beta_divergence, error_from_divergence
+from ._kernels.minibatch import LEARNING_RATES, decayed_statistics, minibatch_nmf
 from ._validation import Integral, Interval, Real, StrOptions, validate_params
-
-
-def _row_blocks(n_rows, batch_size):
-    return [(start, min(start + batch_size, n_rows)) for start in range(0, n_rows, batch_size)]
 
 
 class SGDNMF(NMFBase):
@@ -58,9 +47,18 @@ class SGDNMF(NMFBase):
         is ``n_features``.
 
     init : {'random', 'nndsvd', 'nndsvda', 'nndsvdar', 'custom'}, default=None
-        How W and H start, exactly as in :class:`sklearn.decomposition.NMF`
-        (None: 'nndsvda' if ``n_components <= min(n_samples, n_features)``,
-        otherwise 'random'). In ``partial_fit`` the first chunk is initialized.
+        How W and H start, exactly as in :class:`sklearn.decomposition.NMF` (the
+        same ``random_state`` gives the same start):
+
+        - None: 'nndsvda' if ``n_components <= min(n_samples, n_features)``,
+          otherwise 'random'.
+        - 'random': ``sqrt(X.mean() / n_components)`` times absolute standard
+          normal values.
+        - 'nndsvd': Nonnegative Double Singular Value Decomposition (Boutsidis &
+          Gallopoulos 2008). Its zeros stay zero under multiplicative updates.
+        - 'nndsvda': NNDSVD with zeros filled with the mean of X.
+        - 'nndsvdar': NNDSVD with zeros filled with small random values.
+        - 'custom': ``W`` and ``H`` passed to ``fit``.
 
     batch_size : int, default=1024
         Number of rows (samples) in each minibatch.
@@ -115,13 +113,12 @@ class SGDNMF(NMFBase):
         Regularization constant of W (0 for none), scaled by ``n_features``.
 
     alpha_H : float or 'same', default='same'
-        Regularization constant of H, scaled by ``n_samples`` (in
-        ``partial_fit``, by the weight of the rows seen); 'same' takes
+        Regularization constant of H, scaled by ``n_samples``; 'same' takes
         ``alpha_W``.
 
     l1_ratio : float, default=0.0
-        Mix of L1 and L2 in the regularization: 0 is an elementwise L2 penalty,
-        1 an elementwise L1 penalty.
+        Mix of L1 and L2 in the regularization: 0 is an elementwise L2 penalty
+        (Frobenius norm), 1 an elementwise L1 penalty.
 
     random_state : int, RandomState instance or None, default=None
         Seed of the initialization and of the shuffling. Pass an int for
@@ -132,10 +129,10 @@ class SGDNMF(NMFBase):
         Print the objective after every epoch when positive.
 
     device : None, str or torch.device, default=None
-        Where to compute. None or 'cpu': NumPy and SciPy. 'torch': PyTorch on
-        the CPU. 'cuda', 'cuda:1', 'mps' or a ``torch.device``: PyTorch on that
-        device. Sparse X stays sparse on every device; fitted attributes are
-        NumPy arrays.
+        Where to compute. None or 'cpu': NumPy and SciPy (PyTorch is not
+        needed). 'torch': PyTorch on the CPU. 'cuda', 'cuda:1', 'mps' or a
+        ``torch.device``: PyTorch on that device. Sparse X stays sparse on every
+        device. Fitted attributes are NumPy arrays whatever the device.
 
     Attributes
     ----------
@@ -282,7 +279,9 @@ class SGDNMF(NMFBase):
         with the current H, then its minibatches update H, together with the
         statistics of the earlier chunks (weighted by ``forget_factor``). Memory
         is bounded by the chunk: nothing of earlier chunks is kept but the
-        ``(n_components, n_features)`` statistics.
+        ``(n_components, n_features)`` statistics. The penalty on H is scaled by
+        the weight of the rows seen (``alpha_H`` times it), where ``fit`` scales
+        it by ``n_samples``.
 
         Parameters
         ----------
@@ -310,59 +309,44 @@ class SGDNMF(NMFBase):
         """
         validate_params(self)
         first = not hasattr(self, "components_")
-        before = dict(self.__dict__)
-        try:
-            X = self._validate_X(X, reset=first, method="partial_fit")
-            X, mask = self._observed(X, mask, "partial_fit")
-            attributes = self._partial_fit_validated(X, mask, self._backend(), first, W, H,
-                                                     fixed_components)
-            _check_finite_attributes(type(self).__name__, attributes)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(before)
-            raise
-        self.__dict__.update(attributes)
+        with self._refitting() as attributes:
+            data = self._data(X, mask, self._backend(), reset=first, method="partial_fit")
+            attributes.update(self._partial_fit_data(data, first, W, H, fixed_components))
         return self
 
     # -- the work ---------------------------------------------------------------
-    def _penalties(self, n_weight, n_features):
-        return regularization(self.alpha_W, self.alpha_H, self.l1_ratio, n_weight, n_features)
-
-    def _batches(self, X, mask, backend, rng):
-        """The minibatches (DataMatrix each) of the rows of X, once shuffled."""
+    def _batches(self, data, rng):
+        """The minibatches (a data matrix each) of the rows of X, once shuffled."""
+        X, mask = data.host, data.host_mask
         n_samples = X.shape[0]
         order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
-        if sp.issparse(X):
-            X = X.tocsr()
-        blocks = _row_blocks(n_samples, min(self.batch_size, n_samples))
+        batch_size = min(self.batch_size, n_samples)
+        blocks = [(start, min(start + batch_size, n_samples))
+                  for start in range(0, n_samples, batch_size)]
         return order, blocks, [
-            backend.data_matrix(X[order[a:b]], None if mask is None else mask[order[a:b]])
+            data.backend.data_matrix(X[order[a:b]], None if mask is None else mask[order[a:b]])
             for a, b in blocks
         ]
 
-    def _report(self, what):
-        def report(epoch, objective):
-            if self.verbose:
-                print(f"SGDNMF {what} epoch {epoch:4d}: objective {objective:.6g}")
-        return report
-
     def _run(self, batches, Ws, Ht, rng, backend, n_weight, n_features, past, what, fixed):
-        l1_W, l2_W, l1_H, l2_H = self._penalties(n_weight, n_features)
+        l1_W, l2_W, l1_H, l2_H = self._regularization(n_weight, n_features)
         A_past, Bt_past, sq_past = past
         return minibatch_nmf(
             batches, Ws, Ht, A_past=A_past, Bt_past=Bt_past, sq_norm_past=sq_past,
             l1_W=l1_W, l2_W=l2_W, l1_H=l1_H, l2_H=l2_H, max_iter=int(self.max_iter),
             tol=self.tol, n_iter_no_change=int(self.n_iter_no_change),
             learning_rate=self.learning_rate, eta0=self.eta0, power_t=self.power_t,
-            rng=rng, shuffle=self.shuffle, B=backend, fixed=fixed, callback=self._report(what),
+            rng=rng, shuffle=self.shuffle, B=backend, fixed=fixed,
+            callback=self._reporter(f"{what} epoch"),
         )
 
-    def _fit_validated(self, X, mask, backend, W=None, H=None, fixed_components=None):
-        n_samples, n_features = X.shape
+    def _fit_data(self, data, W=None, H=None, fixed_components=None):
+        n_samples, n_features = data.shape
+        backend = data.backend
         n_components = self._resolved_n_components(n_features, W, H, fixed_components)
-        W0, H0, fixed = self._start(X, W, H, n_components, fixed_components)
+        W0, H0, fixed = self._start(data, W, H, n_components, fixed_components)
         rng = check_random_state(self.random_state)
-        order, blocks, batches = self._batches(X, mask, backend, rng)
+        order, blocks, batches = self._batches(data, rng)
         Ws = [backend.from_numpy(W0[order[a:b]]) for a, b in blocks]
         Ht = backend.from_numpy(np.ascontiguousarray(H0.T))
         del W0, H0  # only their row blocks and transpose are used
@@ -370,32 +354,26 @@ class SGDNMF(NMFBase):
             batches, Ws, Ht, rng, backend, n_samples, n_features, (None, None, 0.0), "fit",
             fixed,
         )
-        if not converged and self.tol > 0:
-            warnings.warn(
-                f"Maximum number of iterations {int(self.max_iter)} reached. Increase "
-                "it to improve convergence.",
-                ConvergenceWarning,
-            )
         del batches, Ws
-        data = backend.data_matrix(X, mask)
-        W_final = self._solve_W(data, Ht, backend)
-        attributes = self._attributes(Ht, A, Bt, sq_norm, float(n_samples), backend, fixed)
+        W_final = self._solve_W(data, Ht)
+        attributes = self._factorization_attributes(Ht, fixed, n_epochs, history, converged,
+                                                    backend)
+        attributes.update(self._statistics(A, Bt, sq_norm, float(n_samples), backend))
         attributes.update({
-            "n_iter_": int(n_epochs),
             "n_steps_": int(n_steps),
-            "loss_curve_": [objective for _, objective in history],
-            "reconstruction_err_": _frobenius_error(data, W_final, Ht, backend),
+            "reconstruction_err_": _frobenius_error(data, W_final, Ht),
             "_rng": rng,
         })
         return attributes, backend.to_numpy(W_final)
 
-    def _partial_fit_validated(self, X, mask, backend, first, W, H, fixed_components):
-        n_rows, n_features = X.shape
+    def _partial_fit_data(self, data, first, W, H, fixed_components):
+        n_rows, n_features = data.shape
+        backend = data.backend
         # a copy: an interrupted partial_fit must leave the fitted _rng as it was
         rng = check_random_state(self.random_state) if first else copy.deepcopy(self._rng)
         if first:
             n_components = self._resolved_n_components(n_features, W, H, fixed_components)
-            W0, H0, fixed = self._start(X, W, H, n_components, fixed_components)
+            W0, H0, fixed = self._start(data, W, H, n_components, fixed_components)
             past, n_weight, n_steps = (None, None, 0.0), float(n_rows), 0
         else:
             if fixed_components is not None:
@@ -403,75 +381,61 @@ class SGDNMF(NMFBase):
                     "fixed_components can be given to the first partial_fit only; the "
                     "components fixed then stay fixed (see fixed_components_)."
                 )
-            n_components = self.n_components_
-            fixed = getattr(self, "fixed_components_", None)
-            fixed = fixed if fixed is not None and fixed.size else None
-            H0 = self.components_.astype(X.dtype, copy=False)
-            seen = self._n_seen
-            decay = float(self.forget_factor) ** (n_rows / max(seen, 1.0))
-            past = (backend.from_numpy((decay * self._A).astype(X.dtype)),
-                    backend.from_numpy((decay * self._Bt).astype(X.dtype)),
-                    decay * self._sq_norm)
-            n_weight, n_steps = decay * seen + n_rows, self.n_steps_
-        order, blocks, batches = self._batches(X, mask, backend, rng)
+            fixed = self.fixed_components_ if self.fixed_components_.size else None
+            H0 = self.components_.astype(data.dtype, copy=False)
+            (A, Bt, sq_norm), n_weight = decayed_statistics(
+                (self._A, self._Bt, self._sq_norm, self._n_seen), n_rows, self.forget_factor)
+            past = (backend.from_numpy(A.astype(data.dtype)),
+                    backend.from_numpy(Bt.astype(data.dtype)), sq_norm)
+            n_steps = self.n_steps_
+        order, blocks, batches = self._batches(data, rng)
         Ht = backend.from_numpy(np.ascontiguousarray(H0.T))
         if first:
             Ws = [backend.from_numpy(W0[order[a:b]]) for a, b in blocks]
         else:
-            Ws = [self._solve_W(batch, Ht, backend, max_sweeps=10) for batch in batches]
+            Ws = [self._solve_W(batch, Ht, max_sweeps=10) for batch in batches]
         Ws, Ht, A, Bt, sq_norm, n_epochs, chunk_steps, history, _ = self._run(
             batches, Ws, Ht, rng, backend, n_weight, n_features, past, "partial_fit", fixed
         )
         chunk_objective = 0.0
         for batch, W_b in zip(batches, Ws):
-            chunk_objective += backend.scalar(_frobenius_half(batch, W_b, Ht, backend))
-        attributes = self._attributes(Ht, A, Bt, sq_norm, n_weight, backend, fixed)
+            chunk_objective += backend.scalar(_frobenius_half(batch, W_b, Ht))
+        attributes = self._factorization_attributes(Ht, fixed, n_epochs, history, True, backend)
+        attributes.update(self._statistics(A, Bt, sq_norm, n_weight, backend))
         attributes.update({
-            "n_iter_": int(n_epochs),
             "n_steps_": int(n_steps + chunk_steps),
-            "loss_curve_": [objective for _, objective in history],
             "reconstruction_err_": error_from_divergence(chunk_objective),
             "_rng": rng,
         })
         return attributes
 
-    def _attributes(self, Ht, A, Bt, sq_norm, n_weight, backend, fixed):
-        components = np.ascontiguousarray(backend.to_numpy(Ht).T)
+    def _statistics(self, A, Bt, sq_norm, n_weight, backend):
+        """The sufficient statistics, so that partial_fit can go on after fit."""
         return {
-            "components_": components,
-            "n_components_": int(components.shape[0]),
-            "fixed_components_": fixed_indices(fixed),
-            # sufficient statistics, so that partial_fit can go on after fit
             "_A": backend.to_numpy(A).astype(np.float64),
             "_Bt": backend.to_numpy(Bt).astype(np.float64),
             "_sq_norm": float(sq_norm),
             "_n_seen": float(n_weight),
         }
 
-    def _solve_W(self, data, Ht, backend, max_sweeps=None):
+    def _solve_W(self, data, Ht, max_sweeps=None):
         n_samples, n_features = data.shape
-        l1_W, l2_W, _, _ = self._penalties(n_samples, n_features)
+        l1_W, l2_W, _, _ = self._regularization(n_samples, n_features)
         return solve_rows_hals(
             data, Ht, l1=l1_W, l2=l2_W,
-            max_sweeps=int(self.max_iter) if max_sweeps is None else max_sweeps,
-            tol=self.tol, B=backend,
+            max_sweeps=int(self.max_iter) if max_sweeps is None else max_sweeps, tol=self.tol,
         )
 
-    def _transform_validated(self, X, mask, backend):
-        data = backend.data_matrix(X, mask)
-        Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T, dtype=X.dtype))
-        return backend.to_numpy(self._solve_W(data, Ht, backend))
+    def _transform_data(self, data):
+        backend = data.backend
+        Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T, dtype=data.dtype))
+        return backend.to_numpy(self._solve_W(data, Ht))
 
 
-def _frobenius_half(data, W, Ht, B):
-    """0.5 ||X - W H||^2 (over the observed entries), without forming W H when every
-    entry is observed."""
-    if data.mask is not None:
-        return beta_divergence(data, W, Ht, 2.0, B, eps=0.0)
-    xp = B.namespace()
-    XHt = data.matmul(Ht)
-    return 0.5 * (data.squared_norm - 2.0 * xp.sum(W * XHt) + xp.sum(gram(W, B) * gram(Ht, B)))
+def _frobenius_half(data, W, Ht):
+    """0.5 ||X - W H||^2 over the observed entries."""
+    return beta_divergence(data, W, Ht, beta=2.0, eps=0.0)
 
 
-def _frobenius_error(data, W, Ht, backend):
-    return error_from_divergence(backend.scalar(_frobenius_half(data, W, Ht, backend)))
+def _frobenius_error(data, W, Ht):
+    return error_from_divergence(data.backend.scalar(_frobenius_half(data, W, Ht)))

@@ -1,8 +1,6 @@
 """TruncatedSVDTopics: truncated SVD (latent semantic indexing) of a document-term matrix."""
 
 import numpy as np
-import scipy.sparse as sp
-from sklearn.utils.sparsefuncs import mean_variance_axis
 
 from ._base import FactorizationBase
 from ._kernels.svd import arpack_svd, flip_signs, randomized_svd
@@ -31,11 +29,9 @@ class TruncatedSVDTopics(FactorizationBase):
     algorithm : {'auto', 'randomized', 'arpack'}, default='auto'
         SVD solver.
 
-        - 'auto': 'randomized', on every device, as scikit-learn's default. On
-          20 Newsgroups (11314 x 39117) it takes about 0.7 times the time of
-          scikit-learn's randomized solver at 20 components and 0.5 times at 100,
-          and explains at least as much variance (0.6% more at 100); ARPACK takes
-          1.0 to 1.3 times scikit-learn's time there.
+        - 'auto': 'randomized', on every device, as scikit-learn's default
+          (``benchmarks/README.md`` compares its time and explained variance with
+          scikit-learn's solvers).
 
         - 'randomized': randomized subspace iteration (Halko, Martinsson & Tropp
           2011) with ``n_components + n_oversamples`` columns and ``n_iter``
@@ -50,10 +46,7 @@ class TruncatedSVDTopics(FactorizationBase):
         passes over X. With the defaults (``n_iter=6``, ``n_oversamples=10``) the
         sketch is ``(X X^T)^6`` times a Gaussian matrix, the power 12 of the
         singular values where scikit-learn's defaults (5 and 10) reach 11, for
-        one pass more over X: on the seeds' corpus and 20 Newsgroups (5 to 100
-        components) it explains at least the variance scikit-learn's solver
-        does, and its 5 components lie within 4 degrees of ARPACK's (scikit-learn's
-        within 5.6 and 6.5). More iterations or oversamples come closer to
+        one pass more over X. More iterations or oversamples come closer to
         ARPACK at a cost linear in each. Not used by ARPACK.
 
     n_oversamples : int, default=10
@@ -69,8 +62,8 @@ class TruncatedSVDTopics(FactorizationBase):
         randomized solver.
 
     device : None, str or torch.device, default=None
-        Where to compute the randomized SVD. None or 'cpu': NumPy and SciPy.
-        'torch': PyTorch on the CPU. 'cuda', 'cuda:1', 'mps' or a
+        Where to compute. None or 'cpu': NumPy and SciPy (PyTorch is not
+        needed). 'torch': PyTorch on the CPU. 'cuda', 'cuda:1', 'mps' or a
         ``torch.device``: PyTorch on that device. Sparse X stays sparse on every
         device. Fitted attributes are NumPy arrays whatever the device.
 
@@ -176,9 +169,12 @@ class TruncatedSVDTopics(FactorizationBase):
         self.tol = tol
         self.device = device
 
+    _takes_dask = True
+    _keeps_transpose = True
+
     # -- the work ---------------------------------------------------------------
-    def _check_n_components(self, X):
-        n_samples, n_features = X.shape
+    def _check_n_components(self, shape):
+        n_samples, n_features = shape
         limit = min(n_samples, n_features)
         k = self.n_components
         if self.algorithm == "arpack" and k >= limit:
@@ -193,29 +189,28 @@ class TruncatedSVDTopics(FactorizationBase):
                 f"(X has n_samples={n_samples}, n_features={n_features})."
             )
 
-    def _resolved_algorithm(self, X, backend):
-        return "randomized" if self.algorithm == "auto" else self.algorithm
-
-    def _fit_validated(self, X, mask, backend):
-        self._check_n_components(X)
+    def _fit_data(self, data):
+        self._check_n_components(data.shape)
         k = int(self.n_components)
-        algorithm = self._resolved_algorithm(X, backend)
-        X_svd, scale = _in_safe_range(X)
+        algorithm = "randomized" if self.algorithm == "auto" else self.algorithm
+        if algorithm == "arpack" and data.host is None:
+            raise ValueError(
+                "algorithm='arpack' needs X in memory; on a dask array use "
+                "algorithm='randomized' (or 'auto')."
+            )
+        svd_data, scale = _in_safe_range(data)
         if scale == 0:  # X = 0: every orthonormal Vt is an SVD; take the first axes
-            S, Vt = np.zeros(k), np.eye(k, X.shape[1])
+            S, Vt = np.zeros(k), np.eye(k, data.shape[1])
         else:
-            S, Vt = self._svd(X_svd, k, algorithm, backend)
-        del X_svd
+            S, Vt = self._svd(svd_data, k, algorithm)
+        del svd_data
         S = np.asarray(S, dtype=np.float64) * scale if scale != 1.0 else S
-        _, components = flip_signs(np.asarray(Vt, dtype=X.dtype))
+        _, components = flip_signs(np.asarray(Vt, dtype=data.dtype))
         components = np.ascontiguousarray(components)
-        W = _project(X, components, backend)
+        W = _project(data, components)
         with np.errstate(over="ignore", invalid="ignore"):  # overflow: reported by the base
             explained_variance = np.var(W, axis=0)
-            if sp.issparse(X):
-                full_variance = mean_variance_axis(X, axis=0)[1].sum()
-            else:
-                full_variance = np.var(X, axis=0).sum()
+            full_variance = data.total_variance
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = explained_variance / full_variance if full_variance > 0 else (
                 np.zeros_like(explained_variance))
@@ -223,19 +218,19 @@ class TruncatedSVDTopics(FactorizationBase):
             "components_": components,
             "n_components_": k,
             "algorithm_": algorithm,
-            "singular_values_": np.asarray(S, dtype=X.dtype).copy(),
-            "explained_variance_": explained_variance.astype(X.dtype, copy=False),
-            "explained_variance_ratio_": np.asarray(ratio, dtype=X.dtype),
+            "singular_values_": np.asarray(S, dtype=data.dtype).copy(),
+            "explained_variance_": explained_variance.astype(data.dtype, copy=False),
+            "explained_variance_ratio_": np.asarray(ratio, dtype=data.dtype),
         }
         return attributes, W
 
-    def _svd(self, X, k, algorithm, backend):
+    def _svd(self, data, k, algorithm):
         """(S, Vt) in NumPy; a solver that fails raises a RuntimeError saying so."""
+        backend = data.backend
         try:
             if algorithm == "arpack":
-                _, S, Vt = arpack_svd(X, k, tol=self.tol, random_state=self.random_state)
+                _, S, Vt = arpack_svd(data.host, k, tol=self.tol, random_state=self.random_state)
             else:
-                data = backend.data_matrix(X)
                 with backend.own_threads(data):
                     _, S, Vt = randomized_svd(
                         data, k, n_oversamples=int(self.n_oversamples),
@@ -252,43 +247,26 @@ class TruncatedSVDTopics(FactorizationBase):
             )
         return S, Vt
 
-    def _transform_validated(self, X, mask, backend):
-        return _project(X, self.components_.astype(X.dtype, copy=False), backend)
-
-    # -- Dask arrays (sklearn_nmfx._dask) ----------------------------------------
-    def _fit_dask(self, X, mask):
-        from ._dask import fit_truncated_svd, refuse_mask
-
-        refuse_mask(mask, f"{type(self).__name__}.fit")
-        return fit_truncated_svd(self, X)
-
-    def _transform_dask(self, X, mask):
-        from ._dask import refuse_mask, transform_rows
-
-        refuse_mask(mask, f"{type(self).__name__}.transform")
-        return transform_rows(self, X)
+    def _transform_data(self, data):
+        return _project(data, self.components_.astype(data.dtype, copy=False))
 
 
-def _in_safe_range(X):
-    """(X or X / scale, scale): X divided by its largest magnitude when that is too
-    large or too small for the products of the SVD (``X.T @ X`` squares the scale:
-    ARPACK then fails, eigh does not converge), else X itself and 1.0. The singular
-    vectors do not change, the singular values are multiplied back by ``scale``;
-    scale 0 means X = 0."""
-    values = X.data if sp.issparse(X) else X
-    scale = float(np.abs(values).max()) if values.size else 0.0
-    finfo = np.finfo(X.dtype)
+def _in_safe_range(data):
+    """(data or data / scale, scale): X divided by its largest magnitude when that is
+    too large or too small for the products of the SVD (``X.T @ X`` squares the
+    scale: ARPACK then fails, eigh does not converge), else X itself and 1.0. The
+    singular vectors do not change, the singular values are multiplied back by
+    ``scale``; scale 0 means X = 0."""
+    scale = data.max_abs
+    finfo = np.finfo(data.dtype)
     low, high = np.sqrt(float(finfo.tiny)) * 1e3, np.sqrt(float(finfo.max)) / 1e3
     if scale == 0 or low <= scale <= high:
-        return X, (scale and 1.0)
-    return X * X.dtype.type(1.0 / scale) if 1.0 / scale < finfo.max else X / scale, scale
+        return data, (scale and 1.0)
+    return data.scaled(scale), scale
 
 
-def _project(X, components, backend):
-    """``X @ components.T`` as a NumPy array, on the backend (sparse X stays sparse)."""
-    if backend.name == "numpy":  # a large sparse X by row blocks on the threads
-        W = backend.matmul(X, components.T, backend.row_blocks(X))
-        return np.ascontiguousarray(W, dtype=components.dtype)
-    data = backend.data_matrix(X)
+def _project(data, components):
+    """``X @ components.T`` as a NumPy array of the components' dtype."""
+    backend = data.backend
     W = data.matmul(backend.from_numpy(np.ascontiguousarray(components.T)))
-    return np.ascontiguousarray(backend.to_numpy(W))
+    return np.ascontiguousarray(backend.to_numpy(W), dtype=components.dtype)

@@ -12,10 +12,11 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 __all__ = [
     "Integral", "Real", "Interval", "StrOptions", "check_is_fitted",
-    "validate_params", "validate_X", "check_non_negative_data", "check_factor",
-    "check_data_range", "check_largest_entry", "check_finite_result",
-    "check_components_fit_in_memory",
-    "is_torch_tensor", "torch_to_numpy", "split_missing",
+    "validate_params", "validate_X", "validate_dask_X", "check_non_negative_data",
+    "check_factor", "check_largest_entry", "check_finite_result",
+    "check_components_fit_in_memory", "check_zeros_for_beta", "check_block_counts",
+    "is_torch_tensor", "torch_to_numpy", "split_missing", "observed_entries",
+    "check_fixed_components", "place_fixed_rows",
 ]
 
 # Margins of the safe range of X's scale (see check_data_range).
@@ -27,12 +28,13 @@ def validate_params(estimator):
     estimator._validate_params()
 
 
-def check_non_negative_data(X, whom):
-    """Raise a ValueError that says how many entries are negative and where the first is."""
+def first_negative(X):
+    """(number of negative entries, (row, column, value) of the first in row-major
+    order), or (0, None)."""
     values = X.data if sp.issparse(X) else X
     negative = values < 0
     if not np.any(negative):
-        return
+        return 0, None
     n_negative = int(np.count_nonzero(negative))
     if sp.issparse(X):
         coo = X.tocoo()
@@ -44,10 +46,22 @@ def check_non_negative_data(X, whom):
         flat = int(np.flatnonzero(negative.ravel())[0])
         row, col = (int(i) for i in np.unravel_index(flat, X.shape))
         value = X[row, col]
+    return n_negative, (row, col, float(value))
+
+
+def check_non_negative_data(X, whom):
+    """Raise a ValueError that says how many entries are negative and where the first is."""
+    _refuse_negative(*first_negative(X), whom)
+
+
+def _refuse_negative(n_negative, first, whom):
+    if not n_negative:
+        return
+    row, col, value = first
     raise ValueError(
         f"Negative values in data passed to {whom}: {n_negative} negative "
         f"entr{'y' if n_negative == 1 else 'ies'}, the first at row {row}, column "
-        f"{col} (value {float(value)!r}). Non-negative matrix factorization needs X >= 0."
+        f"{col} (value {value!r}). Non-negative matrix factorization needs X >= 0."
     )
 
 
@@ -140,7 +154,7 @@ def _unmasked(X, whom, allow_nan):
     return X.astype(dtype).filled(np.nan)
 
 
-def _canonical_sparse(X):
+def canonical_sparse(X):
     """Sparse X with no duplicate entry and no stored zero: duplicates are summed (as
     SciPy's arithmetic does), so every later check sees the true entries. Makes a
     (sorted) copy when something must change; the caller's matrix is never touched.
@@ -165,30 +179,18 @@ def _canonical_sparse(X):
     return X
 
 
-def check_data_range(X, dtype, whom):
+def check_largest_entry(largest, dtype, whom):
     """Raise a ValueError when the scale of X is out of what ``dtype`` can factorize.
 
     The NMF solvers form products up to the fourth power of X's scale (the NNDSVDa
     start fills zeros of W and H with X's mean, as scikit-learn does, so W H is of
     order ``m**2`` and the squared residuals of the objective of order ``m**4``), so
-    the largest entry ``m`` of X must satisfy ``sqrt(tiny) < m`` (squares do not
-    underflow to zero) and ``m < max ** (1/4)`` (fourth powers do not overflow), each
-    with a margin of 1e3.
-    That is about [1e-16, 1e6] for float32 and [1e-151, 1e74] for float64. Outside
-    of it the results would be zero, NaN or infinite; all-zero X is fine.
+    the largest entry ``m`` of X (of its observed entries) must satisfy
+    ``sqrt(tiny) < m`` (squares do not underflow to zero) and ``m < max ** (1/4)``
+    (fourth powers do not overflow), each with a margin of 1e3. That is about
+    [1e-16, 1e6] for float32 and [1e-151, 1e74] for float64. Outside of it the
+    results would be zero, NaN or infinite; all-zero X is fine.
     """
-    values = X.data if sp.issparse(X) else X
-    missing = np.isnan(values)
-    if missing.any():
-        values = values[~missing]
-    if values.size == 0:  # nothing stored, or nothing observed
-        return
-    check_largest_entry(float(values.max()), dtype, whom)
-
-
-def check_largest_entry(largest, dtype, whom):
-    """``check_data_range`` from the largest entry of X (known from a pass over a
-    dask X)."""
     if not largest > 0:  # all zero
         return
     finfo = np.finfo(dtype)
@@ -243,16 +245,19 @@ def check_components_fit_in_memory(n_components, shape, dtype, whom):
         )
 
 
-def validate_X(estimator, X, *, reset, whom, allow_nan=False, non_negative=True):
+def validate_X(estimator, X, *, reset, whom, allow_nan=False, non_negative=True, device=None):
     """Validate X the scikit-learn way: 2-D float32/float64, dense (C order) or
-    CSR/CSC without duplicates or stored zeros, >= 0, of a scale the dtype can
-    factorize.
+    CSR/CSC without duplicates or stored zeros, and >= 0 with ``non_negative``.
 
     NaN entries are accepted only with ``allow_nan`` (they mark missing values);
     infinity is always an error. Strings are refused rather than parsed. Sparse
-    duplicates are summed and stored zeros dropped. X is never modified; a
-    converted copy is returned when a conversion is needed.
+    duplicates are summed and stored zeros dropped. A torch tensor is read where it
+    lies if that is ``device`` (the estimator's), else refused. X is never
+    modified; a converted copy is returned when a conversion is needed. The scale
+    of X is checked on its data matrix (:func:`check_largest_entry`).
     """
+    if is_torch_tensor(X):
+        X = torch_to_numpy(X, whom, device=device)
     _check_not_text_or_dates(X, whom)
     X = _unmasked(X, whom, allow_nan)
     X = validate_data(
@@ -265,7 +270,7 @@ def validate_X(estimator, X, *, reset, whom, allow_nan=False, non_negative=True)
         ensure_all_finite="allow-nan" if allow_nan else True,
     )
     if sp.issparse(X):
-        X = _canonical_sparse(X)
+        X = canonical_sparse(X)
     if sp.issparse(X) and allow_nan and np.isnan(X.data).any():
         raise ValueError(
             f"Input X passed to {whom} is a sparse matrix with NaN entries: missing "
@@ -277,8 +282,56 @@ def validate_X(estimator, X, *, reset, whom, allow_nan=False, non_negative=True)
         check_non_negative_data(np.where(np.isnan(X), 0, X), whom)
     else:
         check_non_negative_data(X, whom)
-    check_data_range(X, X.dtype, whom)
     return X
+
+
+def validate_dask_X(estimator, X, *, reset, whom):
+    """Check what a dask X shows without computing it: 2-D, numbers, known row chunks,
+    the feature count. Its values are checked by the first pass over its blocks
+    (:func:`check_block_counts`).
+
+    Returns X with one column chunk, and the dtype its blocks are converted to
+    (float32 and float64 are kept, anything else becomes float64).
+    """
+    if X.ndim != 2:
+        raise ValueError(
+            f"Expected a 2-D dask array in {whom}, got {X.ndim}-D with shape {X.shape}."
+        )
+    if np.dtype(X.dtype).kind not in "biuf":
+        raise ValueError(f"dask array of dtype {X.dtype} passed to {whom}: X must hold numbers.")
+    if any(math.isnan(size) for size in X.chunks[0]):
+        raise ValueError(
+            f"The dask array passed to {whom} has unknown chunk sizes; call "
+            "X.compute_chunk_sizes() first."
+        )
+    if min(X.shape) < 1:
+        raise ValueError(f"Found an empty dask array of shape {X.shape} in {whom}.")
+    validate_data(estimator, X, reset=reset, skip_check_array=True)
+    dtype = X.dtype if X.dtype in (np.float32, np.float64) else np.float64
+    if X.numblocks[1] > 1:
+        X = X.rechunk({1: -1})
+    return X, np.dtype(dtype)
+
+
+def check_block_counts(counts, whom, non_negative):
+    """The checks of :func:`validate_X` from the counts of a pass over X's blocks:
+    ``n_nonfinite``, and ``n_negative`` with ``first_negative`` (row, column, value)."""
+    if counts["n_nonfinite"]:
+        raise ValueError(
+            f"Input X passed to {whom} contains NaN or infinity ({counts['n_nonfinite']} "
+            "entries)."
+        )
+    if non_negative:
+        _refuse_negative(counts["n_negative"], counts["first_negative"], whom)
+
+
+def check_zeros_for_beta(data, beta):
+    """Refuse X with zeros for ``beta_loss <= 0`` (as scikit-learn does)."""
+    if beta <= 0 and data.n_observed_zeros:
+        raise ValueError(
+            "When beta_loss <= 0 and X contains zeros, the solver may diverge. "
+            "Please add small values to X, or use a positive beta_loss."
+        )
 
 
 def split_missing(X):
@@ -317,3 +370,84 @@ def check_factor(A, shape, dtype, whom):
     if not np.any(A):
         raise ValueError(f"Array passed to {whom} is full of zeros.")
     return A
+
+
+def observed_entries(X, mask, whom):
+    """(X with unobserved entries set to 0, boolean mask of observed entries or None).
+
+    NaN entries of a dense X are missing. ``mask`` (array-like or sparse matrix of
+    X's shape, non-zero/True where observed) marks more entries as missing; with a
+    mask that leaves entries out, a sparse X is densified (masked fits run on dense
+    arrays). The mask is None when every entry is observed, so such a fit is
+    exactly the unmasked one (on sparse X too).
+    Neither X nor mask is modified.
+    """
+    if mask is None:
+        return split_missing(X)
+    if sp.issparse(mask):
+        mask = mask.toarray()
+    mask = check_array(mask, dtype=None, input_name=f"mask passed to {whom}")
+    if mask.dtype.kind not in "biuf":  # strings would all count as observed
+        raise TypeError(
+            f"mask passed to {whom} must hold booleans (or 0/1 numbers); got dtype "
+            f"{mask.dtype}."
+        )
+    if mask.shape != X.shape:
+        raise ValueError(
+            f"mask passed to {whom} has shape {mask.shape}, but X has shape {X.shape}: "
+            "the mask marks each entry of X as observed (True) or missing (False)."
+        )
+    observed = mask != 0
+    if sp.issparse(X):  # no NaN in sparse X (validate_X)
+        if observed.all():
+            return X, None
+        X = X.toarray()
+    observed &= ~np.isnan(X)
+    if observed.all():
+        return X, None
+    return np.where(observed, X, 0).astype(X.dtype, copy=False), observed
+
+
+def check_fixed_components(fixed_components, H, init, n_components, n_features, dtype, whom):
+    """Validate ``fixed_components`` and the H that holds their rows.
+
+    Returns ``(indices, rows)``: the sorted indices of the fixed components and their
+    rows of H, shape ``(len(indices), n_features)``, or ``(None, None)`` without
+    fixed components. H is either a full ``(n_components, n_features)`` H (its rows
+    at ``indices`` are used; all of it with ``init='custom'``) or only the fixed
+    rows, in the order of ``indices``.
+    """
+    if fixed_components is None:
+        return None, None
+    indices = np.asarray(fixed_components)
+    if indices.ndim != 1 or indices.size == 0 or indices.dtype.kind not in "iu":
+        raise ValueError(
+            f"fixed_components passed to {whom} must be a non-empty list of component "
+            f"indices (integers); got {fixed_components!r}."
+        )
+    if (indices.min() < 0 or indices.max() >= n_components
+            or np.unique(indices).size != indices.size):
+        raise ValueError(
+            f"fixed_components passed to {whom} must be distinct indices in "
+            f"[0, {n_components}) (n_components={n_components}); got {indices.tolist()}."
+        )
+    if H is None:
+        raise ValueError(
+            f"fixed_components needs H passed to {whom}: the fixed rows of H (shape "
+            f"({indices.size}, {n_features})), or a full H of shape "
+            f"({n_components}, {n_features})."
+        )
+    n_rows = np.shape(H)[0] if np.ndim(H) == 2 else None
+    full = n_rows == n_components or init == "custom"
+    shape = (n_components if full else indices.size, n_features)
+    H = check_factor(H, shape, dtype, f"{whom} (input H)")
+    order = np.argsort(indices, kind="stable")
+    rows = H[indices[order]] if full else H[order]
+    return indices[order], np.array(rows, copy=True)
+
+
+def place_fixed_rows(H, indices, rows):
+    """A copy of the start H with the fixed rows put in."""
+    H = np.array(H, copy=True)
+    H[indices] = rows
+    return H

@@ -26,11 +26,13 @@ torch = pytest.importorskip("torch")
 
 
 # -- packaging ----------------------------------------------------------------------
+@pytest.mark.slow
 def test_import_does_not_import_torch():
     code = "import sys, sklearn_nmfx; assert 'torch' not in sys.modules; sklearn_nmfx.AutogradNMF()"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+@pytest.mark.slow
 def test_clear_import_error_without_torch():
     code = (
         "import sys\n"
@@ -97,7 +99,7 @@ def test_reconstruction_error_is_the_beta_divergence():
     model = AutogradNMF(n_components=3, beta_loss="kullback-leibler", random_state=0)
     W = model.fit_transform(X)
     B = resolve_backend(None)
-    divergence = beta_divergence(B.data_matrix(X), W, model.components_.T, 1.0, B, eps=1e-12)
+    divergence = beta_divergence(B.data_matrix(X), W, model.components_.T, beta=1.0, eps=1e-12)
     assert model.reconstruction_err_ == pytest.approx(np.sqrt(2 * divergence), rel=1e-6)
 
 
@@ -122,6 +124,7 @@ def test_user_callable_loss():
 
 
 # -- optimizers and non-negativity -------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("nonnegativity", ["project", "softplus", "exp"])
 def test_default_adam_reaches_munmf_error_on_digits(nonnegativity):
     """Adam's defaults (betas 0.8 and 0.9, step 0.1 x the largest start entry) end

@@ -19,6 +19,7 @@ def test_default_device_is_numpy_and_never_imports_torch(monkeypatch):
     assert isinstance(resolve_backend(" CPU "), NumpyBackend)
 
 
+@pytest.mark.slow
 def test_importing_the_package_does_not_import_torch():
     import subprocess
 
@@ -70,7 +71,7 @@ def test_unsorted_csr_is_used_in_place_and_multiplies_like_the_sorted_copy():
     indices = X.indices.copy()
     data = NumpyBackend().data_matrix(NumpyBackend().index_order(X))
     assert np.shares_memory(data.X.data, X.data) and np.shares_memory(data.X.indices, X.indices)
-    assert data.Xt.has_sorted_indices
+    assert data.T.X.has_sorted_indices
     np.testing.assert_array_equal(X.indices, indices)  # the caller's order is kept
     rng = np.random.RandomState(0)
     B, C = rng.rand(200, 5), rng.rand(300, 3)

@@ -331,6 +331,7 @@ def test_unreadable_folder(capsys, corpus_folder, monkeypatch):
         corpus_folder.chmod(0o755)
 
 
+@pytest.mark.slow
 def test_csv_bomb_is_streamed_and_capped(capsys, tmp_path):
     # millions of empty rows: skipped while streaming, the documents kept are few
     path = tmp_path / "bomb.csv"
@@ -380,6 +381,7 @@ def test_unexpected_error_is_one_line(capsys, corpus_folder, monkeypatch):
 
 
 # -- the module as a program, and the seeds' corpus ---------------------------------
+@pytest.mark.slow
 def test_python_m_subprocess(corpus_folder, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         [os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -397,6 +399,7 @@ def test_python_m_subprocess(corpus_folder, tmp_path):
     assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("sklearn-nmfx: error:")
 
 
+@pytest.mark.slow
 def test_seed_corpus(capsys, tmp_path):
     if _data_home() is None:
         pytest.skip("20 Newsgroups is not cached (set SCIKIT_LEARN_DATA)")

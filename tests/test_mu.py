@@ -15,7 +15,8 @@ from sklearn.utils.extmath import randomized_svd
 
 from sklearn_nmfx import MUNMF, SGDNMF, AutogradNMF
 from sklearn_nmfx._backend import NumpyBackend
-from sklearn_nmfx._kernels.init import initialize_factors, sparse_randomized_svd
+from sklearn_nmfx._kernels.init import initialize_factors
+from sklearn_nmfx._kernels.svd import randomized_svd as our_randomized_svd
 
 from .conftest import low_rank_data
 
@@ -27,7 +28,7 @@ def test_init_is_scikit_learns(init, sparse):
     if sparse:
         X[X < 0.5] = 0
         X = sp.csr_matrix(X)
-    W, H = initialize_factors(X, 5, init, random_state=3)
+    W, H = initialize_factors(NumpyBackend().data_matrix(X), 5, init, random_state=3)
     W_ref, H_ref = _initialize_nmf(X, 5, init=init, random_state=3)
     np.testing.assert_allclose(W, W_ref, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(H, H_ref, rtol=1e-12, atol=1e-14)
@@ -35,17 +36,25 @@ def test_init_is_scikit_learns(init, sparse):
 
 @pytest.mark.parametrize("wide", [True, False])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_randomized_svd_on_threaded_products_is_scikit_learns_bit_for_bit(wide, dtype):
+@pytest.mark.parametrize("sparse", [True, False])
+@pytest.mark.parametrize("transposed", [True, False])
+def test_randomized_svd_on_threaded_products_is_scikit_learns_bit_for_bit(
+        wide, dtype, sparse, transposed):
     # the NNDSVD starts' randomized SVD on the DataMatrix's threaded products (row
-    # blocks of X, CSR copy of X.T) gives scikit-learn's result exactly
+    # blocks of X, CSR copy of X.T, or SciPy's X.T @ G without it) gives
+    # scikit-learn's result exactly
     X = sp.random(300, 2000, density=0.4, random_state=0, format="csr", dtype=dtype)
     X = X if wide else X.T.tocsr()
     X.sort_indices()
+    X = X if sparse else X.toarray()
     backend = NumpyBackend()
     backend._n_threads = 2  # threaded whatever this machine's cores
     data = backend.data_matrix(X)
-    assert backend.row_blocks(X) is not None
-    got = sparse_randomized_svd(X, 5, 0, data.matmul, data.T.matmul)
+    if transposed:
+        data.keep_transpose()
+    assert (backend.row_blocks(X) is not None) == sparse
+    got = our_randomized_svd(data, 5, n_oversamples=10, n_iter="auto", random_state=0,
+                             B=backend, scheme="scikit-learn")
     for ours, ref in zip(got, randomized_svd(X, 5, random_state=0)):
         assert ours.dtype == ref.dtype
         np.testing.assert_array_equal(ours, ref)
@@ -62,7 +71,9 @@ def test_every_nmf_starts_from_scikit_learns_nndsvda_on_threads(cls, monkeypatch
     X = sp.random(300, 2000, density=0.4, random_state=0, format="csr")
     X.sort_indices()
     assert NumpyBackend().row_blocks(X) is not None
-    W, H, _ = cls(5, random_state=3)._start(X, None, None, 5)
+    model = cls(5, random_state=3)
+    data = model._data(X, None, model._backend(), reset=True, method="fit")
+    W, H, _ = model._start(data, None, None, 5)
     W_ref, H_ref = _initialize_nmf(X, 5, init="nndsvda", random_state=3)
     np.testing.assert_allclose(W, W_ref, rtol=1e-9, atol=1e-12 * W_ref.max())
     np.testing.assert_allclose(H, H_ref, rtol=1e-9, atol=1e-12 * H_ref.max())

@@ -59,11 +59,11 @@ def test_factors_are_nonnegative_finite_and_of_X_dtype(X, n_components, beta_los
 def test_frobenius_objective_never_increases(X, n_components):
     X = X.astype(np.float64)  # monotonicity is exact arithmetic; float64 keeps round-off tiny
     B = resolve_backend(None)
-    W0, H0 = initialize_factors(X, n_components, "random", 0)
     data = B.data_matrix(X)
+    W0, H0 = initialize_factors(data, n_components, "random", 0)
     *_, history, _ = multiplicative_update(
         data, W0, np.ascontiguousarray(H0.T), beta=2.0, l1_W=0.0, l2_W=0.0, l1_H=0.0,
-        l2_H=0.0, max_iter=25, tol=0.0, B=B, check_every=1,
+        l2_H=0.0, max_iter=25, tol=0.0, check_every=1,
     )
     objectives = np.array([value for _, value in history])
     assert np.all(np.diff(objectives) <= 1e-9 * max(objectives[0], 1e-300))

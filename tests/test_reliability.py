@@ -62,7 +62,7 @@ def make(cls, device=None, n_components=2, **params):
                **{**FAST[cls], **params})
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def reference_W(cls, device, sparse):
     """fit_transform of the float64 reference data (_sparse_data(), as an ndarray or
     CSR), computed once per case: the tests compare other inputs against it."""
@@ -72,7 +72,7 @@ def reference_W(cls, device, sparse):
     return W
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def fitted(cls, device, n_features):
     """A model fitted on data(n_features=n_features), shared by tests that only call
     its non-mutating methods."""
@@ -854,6 +854,7 @@ def _run_python(code):
     return out.stdout
 
 
+@pytest.mark.slow
 @needs_torch
 def test_models_fitted_on_torch_load_and_transform_where_torch_is_absent(tmp_path):
     X = data()
@@ -890,6 +891,7 @@ assert "torch" not in sys.modules
 
 
 # -- reproducibility ---------------------------------------------------------------
+@pytest.mark.slow
 def test_same_seed_is_bit_identical_across_runs_and_processes(tmp_path):
     classes = [MUNMF, SGDNMF, TruncatedSVDTopics] + ([AutogradNMF] if torch else [])
     X = _sparse_data()
@@ -940,6 +942,7 @@ GRID_CASES = [
      for cls in (MUNMF, SGDNMF, TruncatedSVDTopics)]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cls, device, backend", GRID_CASES)
 def test_grid_search_in_parallel_matches_serial(cls, device, backend):
     X = data(16, 8)

@@ -79,7 +79,8 @@ def test_nnls_solver_is_optimal():
 def test_score_needs_two_features():
     model = TruncatedSVDTopics(1, random_state=0).fit(np.random.RandomState(0).rand(10, 3))
     with pytest.raises(ValueError, match="features"):
-        bicross_validation_score(model, np.ones((4, 3))[:, :1])
+        bicross_validation_score(np.ones((4, 1)), None, model.components_[:, :1],
+                                 non_negative=False)
 
 
 def test_held_out_score_does_not_grow_with_n_components():
@@ -91,6 +92,7 @@ def test_held_out_score_does_not_grow_with_n_components():
     assert scores[0] > scores[1] > scores[2]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [0, 1])
 @pytest.mark.parametrize("cls", [MUNMF, TruncatedSVDTopics])
 def test_grid_search_picks_true_rank(cls, seed):
@@ -102,6 +104,7 @@ def test_grid_search_picks_true_rank(cls, seed):
     assert 4 <= search.best_params_["n_components"] <= 6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_jobs", [1, 2])
 @pytest.mark.parametrize("cls", _estimators(), ids=lambda c: c.__name__)
 def test_grid_search_pipeline_without_scoring(cls, n_jobs, small_corpus):

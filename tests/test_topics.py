@@ -155,6 +155,7 @@ def test_topic_table_of_seed_corpus(seed_pipeline):
         assert any(len(theme & w) >= 2 for w in words.values()), theme
 
 
+@pytest.mark.slow
 def test_npmi_prefers_5_topics_to_50(seed_corpus, seed_pipeline):
     documents, _, X = seed_corpus
     with warnings.catch_warnings():

@@ -1,6 +1,21 @@
 """Pure numerical kernels: functions of arrays and parameters, no estimator state.
 
-Each kernel is written once against the array-API namespace of its inputs and the
-:class:`~sklearn_nmfx._backend.DataMatrix` interface, so it runs on NumPy/SciPy and
-on PyTorch alike.
+Each module holds one piece of the numerics, written once:
+
+- ``driver``: the iteration loop of every solver (checks, history, stopping);
+- ``mu``: multiplicative updates (the fast MU step for the Frobenius loss, the
+  beta-divergence steps);
+- ``hals``: HALS, the non-negative least-squares solver of rows (``transform``, the
+  held-out score, the minibatch steps);
+- ``minibatch``: online minibatch NMF (SGDNMF);
+- ``autograd``: NMF by PyTorch autograd and an optimizer (AutogradNMF);
+- ``svd``: the randomized SVD and ARPACK;
+- ``init``: the random and NNDSVD starts (NumPy);
+- ``losses``: beta divergences, the Frobenius objective, penalties.
+
+X reaches a kernel as a data matrix (``sklearn_nmfx._backend.DataMatrix``, or its
+Dask peer ``sklearn_nmfx._dask.blocks.RowBlockMatrix``), the factors as arrays of
+the backend; the kernels use the array-API namespace of those arrays and the
+backend's few primitives, so NumPy and PyTorch share them (``init`` and
+``svd.arpack_svd`` run on NumPy only, ``autograd`` on PyTorch only).
 """

@@ -24,7 +24,8 @@ import math
 
 import numpy as np
 
-from .losses import _dense_terms, beta_divergence, penalty
+from .driver import iterate
+from .losses import beta_divergence, dense_terms, frobenius_objective, penalty
 
 OPTIMIZERS = ("adam", "lbfgs", "sgd")
 CONSTRAINTS = ("project", "softplus", "exp")
@@ -88,7 +89,7 @@ def _frobenius_class():
             inner = torch.dot(W.reshape(-1), XHt.reshape(-1))
             ctx.data = data
             ctx.save_for_backward(W, Ht, XHt, gram_W, gram_H)
-            return 0.5 * (data.squared_norm - 2.0 * inner + torch.sum(gram_W * gram_H))
+            return frobenius_objective(data.squared_norm, inner, torch.sum(gram_W * gram_H))
 
         @staticmethod
         def backward(ctx, grad):
@@ -97,7 +98,7 @@ def _frobenius_class():
             if ctx.needs_input_grad[0]:
                 grad_W = torch.addmm(XHt, W, gram_H, beta=-1.0).mul_(grad)
             if ctx.needs_input_grad[1]:
-                grad_Ht = torch.addmm(ctx.data.T.matmul(W), Ht, gram_W, beta=-1.0).mul_(grad)
+                grad_Ht = torch.addmm(ctx.data.rmatmul(W), Ht, gram_W, beta=-1.0).mul_(grad)
             return grad_W, grad_Ht, None, None
 
     _FROBENIUS.append(FrobeniusLoss)
@@ -164,7 +165,7 @@ class Objective:
         elif beta == 2 and data.mask is None:
             value = frobenius_loss(data, W, Ht, self.XHt) + self._penalty(W, Ht)
         elif beta == 1 and data.is_sparse:
-            value = beta_divergence(data, W, Ht, 1.0, self.B, eps=self.eps) + self._penalty(W, Ht)
+            value = beta_divergence(data, W, Ht, beta=1.0, eps=self.eps) + self._penalty(W, Ht)
         else:
             return self._blockwise(W, Ht, backward)
         if backward and value.requires_grad:
@@ -185,7 +186,7 @@ class Objective:
         for start, stop in data.dense_row_blocks():
             X_blk = self.B.densify(data.row_block(start, stop))
             mask = None if data.mask is None else data.mask[start:stop]
-            value = _dense_terms(X_blk, W[start:stop] @ Ht.T, mask, self.beta, self.B, self.eps)
+            value = dense_terms(X_blk, W[start:stop] @ Ht.T, mask, self.beta, self.B, self.eps)
             if needs_grad:
                 value.backward(retain_graph=True)
             total += float(value.detach())
@@ -309,22 +310,10 @@ def autograd_nmf(
 
     with torch.no_grad():
         current = objective.evaluate(from_free(P_W, constraint), factor_H(), backward=False)
-    _check_finite(current, 0)
-    history = [(0, current)]
-    if callback is not None:
-        callback(0, current)
-    error_at_init = previous_error = math.sqrt(2.0 * max(current, 0.0))
-    active = None
-    if row_tol is not None:
-        active = torch.ones((W.shape[0], 1), dtype=torch.bool, device=W.device)
-        snapshot = P_W.detach().clone()
-    stalls = 0
-    converged = False
-    n_iter = 0
-    for n_iter in range(1, max_iter + 1):
+
+    def step(n_iter, check):
         if is_lbfgs:
-            value = opt.step(lambda: torch.as_tensor(closure()))
-            value = float(value)
+            value = float(opt.step(lambda: torch.as_tensor(closure())))
         else:
             value = closure()
             opt.step()
@@ -332,43 +321,60 @@ def autograd_nmf(
             with torch.no_grad():
                 for p in params:
                     p.clamp_(min=0.0)
-        if active is not None:
+        if row_tol is not None:
             with torch.no_grad():
-                P_W.copy_(torch.where(active, P_W, snapshot))
-        if n_iter % check_every and n_iter != max_iter:
-            continue
-        if active is not None:
+                P_W.copy_(torch.where(rows["active"], P_W, rows["snapshot"]))
+        return value
+
+    if row_tol is None:
+        converged = _StallRule(current, tol, n_iter_no_change, lambda: _scale_lr(opt, decay))
+    else:
+        # each row stops by itself; the schedule is fixed (decay at every check)
+        rows = {"active": torch.ones((W.shape[0], 1), dtype=torch.bool, device=W.device),
+                "snapshot": P_W.detach().clone()}
+
+        def converged(n_iter, value):
             with torch.no_grad():
-                moved = torch.sum((P_W - snapshot) ** 2, dim=1, keepdim=True)
+                moved = torch.sum((P_W - rows["snapshot"]) ** 2, dim=1, keepdim=True)
                 size = torch.sum(P_W * P_W, dim=1, keepdim=True)
-                active &= moved > (row_tol * row_tol) * size
-                snapshot = P_W.detach().clone()
+                rows["active"] &= moved > (row_tol * row_tol) * size
+                rows["snapshot"] = P_W.detach().clone()
                 _scale_lr(opt, decay)
-            history.append((n_iter, value))
-            if not bool(torch.any(active)):
-                converged = True
-                break
-            continue
-        _check_finite(value, n_iter)
-        history.append((n_iter, value))
-        if callback is not None:
-            callback(n_iter, value)
-        error = math.sqrt(2.0 * max(value, 0.0))
-        if error_at_init == 0:
-            converged = True
-            break
-        if previous_error - error < tol * error_at_init:
-            stalls += 1
-            if stalls > n_iter_no_change:
-                converged = True
-                break
-            _scale_lr(opt, decay)
-        else:
-            stalls = 0
-        previous_error = min(previous_error, error)
+            return not bool(torch.any(rows["active"]))
+
+    n_iter, history, is_converged = iterate(
+        step, current, max_iter=max_iter, converged=converged, dtype=objective.B.numpy_dtype(W),
+        check_every=check_every, callback=callback, lowering="learning_rate",
+    )
     W_out = from_free(P_W, constraint).detach()
     Ht_out = factor_H().detach()
-    return W_out, Ht_out, n_iter, history, converged, rates
+    return W_out, Ht_out, n_iter, history, is_converged, rates
+
+
+class _StallRule:
+    """The objective has stalled when ``sqrt(2 * objective)`` fell by less than
+    ``tol`` times its initial value since the last check: the learning rates then
+    decay (``on_stall``), and the fit stops after ``n_iter_no_change`` stalls in a
+    row (or at once when the start is exact)."""
+
+    def __init__(self, objective, tol, n_iter_no_change, on_stall):
+        self.error_at_init = self.previous_error = math.sqrt(2.0 * max(objective, 0.0))
+        self.tol, self.n_iter_no_change, self.on_stall = tol, n_iter_no_change, on_stall
+        self.stalls = 0
+
+    def __call__(self, n_iter, objective):
+        error = math.sqrt(2.0 * max(objective, 0.0))
+        if self.error_at_init == 0:
+            return True
+        if self.previous_error - error < self.tol * self.error_at_init:
+            self.stalls += 1
+            if self.stalls > self.n_iter_no_change:
+                return True
+            self.on_stall()
+        else:
+            self.stalls = 0
+        self.previous_error = min(self.previous_error, error)
+        return False
 
 
 def _scale_lr(opt, factor):
@@ -379,12 +385,3 @@ def _scale_lr(opt, factor):
 def _gram_np(F):
     F = F.detach()
     return (F.T @ F).cpu().double().numpy()
-
-
-def _check_finite(value, n_iter):
-    if not math.isfinite(value):
-        raise RuntimeError(
-            f"the objective became {value} at iteration {n_iter}: the learning rate is "
-            "too large or the data overflow the floating-point type. Lower "
-            "learning_rate, rescale X, or use float64."
-        )

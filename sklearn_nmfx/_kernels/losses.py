@@ -31,19 +31,18 @@ def regularization(alpha_W, alpha_H, l1_ratio, n_samples, n_features):
     )
 
 
-def _frobenius_from_products(sq_norm_X, W, XHt, WtW, HtHt, xp):
-    """0.5 ||X - W H||^2 from products an MU iteration already has (no W @ H).
+def frobenius_objective(squared_norm_X, cross, gram):
+    """``0.5 ||X - W H||^2`` without forming W H, from its three terms:
+    ``0.5 (||X||^2 - 2 <W, X H^T> + <W^T W, H H^T>)``.
 
-    The sums run in float64 whatever the dtype: the three terms nearly cancel, so
-    float32 sums would leave an error of about 1e-7 ||X||^2 in the result.
+    ``cross`` is ``<W, X H^T>`` (or ``<B, H>`` with ``B = W^T X``, the statistics of
+    a minibatch solver) and ``gram`` is ``<W^T W, H H^T>``, from products the solver
+    already has; they nearly cancel, so callers sum them in float64.
     """
-    f64 = xp.float64
-    cross = xp.tensordot(xp.astype(W, f64), xp.astype(XHt, f64), axes=2)
-    gram = xp.tensordot(xp.astype(WtW, f64), xp.astype(HtHt, f64), axes=2)
-    return 0.5 * (sq_norm_X - 2.0 * cross + gram)
+    return 0.5 * (squared_norm_X - 2.0 * cross + gram)
 
 
-def _dense_terms(X, WH, mask, beta, B, eps):
+def dense_terms(X, WH, mask, beta, B, eps):
     """Sum of the beta divergence over a dense block (missing entries masked out)."""
     xp = B.namespace()
     if beta == 2:
@@ -67,8 +66,11 @@ def _dense_terms(X, WH, mask, beta, B, eps):
     return xp.sum(terms)
 
 
-def beta_divergence(data, W, Ht, beta, B, *, eps):
+def beta_divergence(data, W, Ht, *, beta, eps):
     """d_beta(X, W @ Ht.T) summed over the observed entries of X (0.5 ||.||^2 for beta=2).
+
+    A sum over the rows of X: for X in row blocks, ``data.sum_blocks(beta_divergence,
+    W, Ht=Ht, beta=beta, eps=eps)``.
 
     Parameters
     ----------
@@ -76,7 +78,6 @@ def beta_divergence(data, W, Ht, beta, B, *, eps):
     W : array of shape (n_samples, n_components)
     Ht : array of shape (n_features, n_components)
     beta : float
-    B : backend
     eps : float
         Floor for W @ H inside logarithms and negative powers.
 
@@ -84,12 +85,12 @@ def beta_divergence(data, W, Ht, beta, B, *, eps):
     -------
     value : 0-d array of the backend
     """
+    B = data.backend
     xp = B.namespace()
     if data.is_sparse and beta == 2:
         XHt = data.matmul(Ht)
-        return _frobenius_from_products(
-            data.squared_norm, W, XHt, W.T @ W, Ht.T @ Ht, xp
-        )
+        return frobenius_objective(data.squared_norm, B.inner(W, XHt),
+                                   B.inner(B.gram(W), B.gram(Ht)))
     if data.is_sparse and beta == 1:
         vals = data.values
         WH_nz = B.clamp_min(data.product_at_nonzeros(W, Ht), eps)
@@ -100,7 +101,7 @@ def beta_divergence(data, W, Ht, beta, B, *, eps):
         X_blk = B.densify(data.row_block(start, stop))
         WH = W[start:stop] @ Ht.T
         mask = None if data.mask is None else data.mask[start:stop]
-        total = total + _dense_terms(X_blk, WH, mask, beta, B, eps)
+        total = total + dense_terms(X_blk, WH, mask, beta, B, eps)
     return total
 
 
