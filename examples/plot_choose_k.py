@@ -3,7 +3,8 @@
 Choosing the number of topics: held-out score and NPMI
 ======================================================
 
-How many topics does the seeds' corpus (four 20 Newsgroups categories) hold? Two
+How many topics does the fast.ai lesson's four-newsgroup corpus (four 20 Newsgroups
+categories) hold? Two
 ways of asking, computed in one :class:`~sklearn.model_selection.GridSearchCV`
 run over ``n_components`` with 3-fold cross-validation:
 

@@ -9,7 +9,8 @@ iteration is one pass over the row blocks on the workers, and only
 ``LocalCluster`` of two workers stands in for a real cluster (a
 ``distributed.Client`` pointed at a scheduler's address works the same way).
 
-1. The TF-IDF matrix of the seeds' corpus (four 20 Newsgroups categories) as a
+1. The TF-IDF matrix of the fast.ai lesson's four-newsgroup corpus (four 20
+   Newsgroups categories) as a
    dask array of 8 row chunks of scipy.sparse matrices, fitted on the cluster and
    compared with the in-memory fit: the same topics and the same error.
 2. ``transform`` of a dask array returns a lazy dask array, row chunk by row chunk.

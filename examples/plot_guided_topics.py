@@ -5,7 +5,7 @@ Guided topics: a fixed "space" topic from seed words
 NMF finds whatever topics explain the documents best; sometimes we already know a
 topic we want and only need the others learned. Here a "space" topic is built from
 a few seed words, held fixed (bit for bit) during the fit, and the remaining topics
-of the seeds' four 20 Newsgroups categories (atheism, religion, graphics, space)
+of the fast.ai lesson's four 20 Newsgroups categories (atheism, religion, graphics, space)
 are learned around it.
 """
 
@@ -35,8 +35,8 @@ vocabulary = vectorizer.get_feature_names_out()
 # (a row of H). Alone, the seed words make a narrow topic; given the documents, the
 # topic also takes the words that the documents with a seed word use more than the
 # others do.
-seeds = ["space", "nasa", "orbit", "launch", "shuttle"]
-space = topic_from_words(seeds, vectorizer, X)
+space_words = ["space", "nasa", "orbit", "launch", "shuttle"]
+space = topic_from_words(space_words, vectorizer, X)
 print("space topic:", " ".join(vocabulary[np.argsort(space)[::-1][:10]]))
 
 # %%

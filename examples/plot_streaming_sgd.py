@@ -14,7 +14,7 @@ A streamed vocabulary must be fixed in advance. Here a
 :class:`~sklearn.feature_extraction.text.TfidfVectorizer` learns it, and the
 document frequencies, from a first sample of the stream (a
 :class:`~sklearn.feature_extraction.text.HashingVectorizer` needs no sample, but
-gives no term names). The stream is the seeds' four categories of 20 Newsgroups
+gives no term names). The stream is the four 20 Newsgroups categories of the fast.ai NMF lesson
 in chunks of 250 posts; after every chunk the reconstruction error on held-out
 posts (the ``test`` subset) is measured, and compared with a batch fit on all
 the posts at once.

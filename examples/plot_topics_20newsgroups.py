@@ -3,7 +3,7 @@
 Topics of 20 Newsgroups with the four estimators
 ==================================================
 
-The seeds' four categories of 20 Newsgroups (atheism, religion, graphics,
+The four 20 Newsgroups categories of the fast.ai NMF lesson (atheism, religion, graphics,
 space), TF-IDF, and five topics from each estimator of the package, side by
 side:
 

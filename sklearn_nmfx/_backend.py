@@ -26,6 +26,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.sparsefuncs import mean_variance_axis
 
+from ._kernels import compiled
+
 __all__ = ["resolve_backend", "NumpyBackend", "TorchBackend", "DataMatrix"]
 
 # Rows of W @ H formed at once when a kernel needs W @ H densely (beta losses other
@@ -286,6 +288,12 @@ class DataMatrix:
         zeros = X == 0
         return int(np.count_nonzero(zeros if self.host_mask is None else zeros & self.host_mask))
 
+    @property
+    def n_nonzero(self):
+        """Observed entries that are not zero: the same for X stored densely or
+        sparsely (unlike ``nnz``)."""
+        return self.n_observed - self.n_observed_zeros
+
     @functools.cached_property
     def mean(self):
         """The mean of X as scikit-learn's NMF start takes it (``X.mean()``)."""
@@ -383,6 +391,16 @@ class DataMatrix:
             self._nonzero_rows = self.backend.nonzero_rows(self.X)
         return self.backend.product_at_nonzeros(self.X, self._nonzero_rows, W, Ht)
 
+    def beta_numerator(self, F, G, *, beta, eps):
+        """``(X * max(F @ G.T, eps) ** (beta - 2)) @ G`` over the stored entries of
+        sparse X (the numerator of a beta divergence's MU ratio), fused in one pass
+        where the backend has a compiled kernel for it."""
+        if self.backend.compiled:
+            return compiled.beta_numerator(self.X, F, G, beta, eps)
+        WH = self.backend.clamp_min(self.product_at_nonzeros(F, G), eps)
+        return self.with_values(self.values / WH if beta == 1
+                                else self.values * WH ** (beta - 2)) @ G
+
     def with_values(self, values):
         """Sparse matrix with X's pattern of stored entries and new ``values``."""
         return self.backend.sparse_like(self.X, values)
@@ -401,6 +419,8 @@ class DataMatrix:
 
 class NumpyBackend:
     """NumPy arrays and SciPy sparse matrices on the CPU."""
+
+    compiled = compiled.AVAILABLE  # fused sparse kernels (numba) where installed
 
     device = "cpu"
     _n_threads = None
@@ -573,6 +593,8 @@ class NumpyBackend:
         return np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
 
     def product_at_nonzeros(self, X, rows, W, Ht):
+        if self.compiled:
+            return compiled.product_at_nonzeros(X, W, Ht)
         out = np.empty(X.nnz, dtype=W.dtype)
         step = max(1, _DENSE_BLOCK_ENTRIES // max(W.shape[1], 1))
         for start in range(0, X.nnz, step):
@@ -658,6 +680,8 @@ class NumpyBackend:
 
 class TorchBackend:
     """PyTorch tensors (sparse CSR for sparse X) on one torch device."""
+
+    compiled = False
 
     def __init__(self, device):
         import torch

@@ -38,7 +38,7 @@ class MUNMF(NMFBase):
 
     The parameters have the names and meanings of
     :class:`sklearn.decomposition.NMF`, so code moves over by changing the class
-    name (``solver`` and ``shuffle`` do not apply), plus ``device``.
+    name, plus ``device``.
 
     Parameters
     ----------
@@ -61,6 +61,13 @@ class MUNMF(NMFBase):
         - 'nndsvdar': NNDSVD with zeros filled with small random values.
         - 'custom': ``W`` and ``H`` passed to ``fit``.
 
+    solver : {'mu'}, default='mu'
+        Numerical solver: 'mu', multiplicative updates, the only one here (as
+        scikit-learn's ``solver='mu'``, which its KL and Itakura-Saito fits need).
+        For coordinate descent use :class:`sklearn.decomposition.NMF` with
+        ``solver='cd'`` (or :class:`SGDNMF`, whose Frobenius step is HALS, a
+        coordinate descent).
+
     beta_loss : float or {'frobenius', 'kullback-leibler', 'itakura-saito'}, \
             default='frobenius'
         Beta divergence to minimize: 'frobenius' (2), 'kullback-leibler' (1),
@@ -69,9 +76,12 @@ class MUNMF(NMFBase):
 
     tol : float, default=1e-4
         Tolerance of the stopping condition, checked every 10 iterations: the fit
-        stops when an iteration changes W and H (L1 norm of the change) by less
-        than ``tol`` times the change of the first iteration, the measure that
-        scikit-learn's coordinate descent solver uses.
+        stops when the error ``sqrt(2 * objective)`` fell by less than ``tol``
+        times the error at the start since the last check (the rule of
+        scikit-learn's ``solver='mu'``, applied when ``tol > 0``), or when an
+        iteration changes W and H (L1 norm of the change) by less than ``tol``
+        times the change of the first iteration (the measure of its coordinate
+        descent solver), whichever comes first.
 
     max_iter : int, default=200
         Maximum number of iterations before timing out (a ``ConvergenceWarning``
@@ -96,6 +106,11 @@ class MUNMF(NMFBase):
 
     verbose : int, default=0
         Print the objective every 10 iterations when positive.
+
+    shuffle : bool, default=False
+        Accepted as scikit-learn's ``solver='mu'`` accepts it: it randomizes the
+        order of coordinates of coordinate descent only, so it changes nothing
+        here.
 
     device : None, str or torch.device, default=None
         Where to compute. None or 'cpu': NumPy and SciPy (PyTorch is not
@@ -199,6 +214,7 @@ class MUNMF(NMFBase):
     _parameter_constraints = {
         **NMFBase._parameter_constraints,
         "init": [StrOptions(set(INIT_METHODS)), None],
+        "solver": [StrOptions({"mu", "cd"})],  # 'cd' refused with advice in fit
         "beta_loss": [StrOptions(set(BETA_LOSS_NAMES)),
                       Interval(Real, None, None, closed="neither")],  # finite
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -206,6 +222,7 @@ class MUNMF(NMFBase):
         "alpha_W": [Interval(Real, 0, None, closed="left")],
         "alpha_H": [Interval(Real, 0, None, closed="left"), StrOptions({"same"})],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "shuffle": ["boolean"],
     }
 
     def __init__(
@@ -213,6 +230,7 @@ class MUNMF(NMFBase):
         n_components="auto",
         *,
         init=None,
+        solver="mu",
         beta_loss="frobenius",
         tol=1e-4,
         max_iter=200,
@@ -221,10 +239,12 @@ class MUNMF(NMFBase):
         alpha_H="same",
         l1_ratio=0.0,
         verbose=0,
+        shuffle=False,
         device=None,
     ):
         self.n_components = n_components
         self.init = init
+        self.solver = solver
         self.beta_loss = beta_loss
         self.tol = tol
         self.max_iter = max_iter
@@ -233,6 +253,7 @@ class MUNMF(NMFBase):
         self.alpha_H = alpha_H
         self.l1_ratio = l1_ratio
         self.verbose = verbose
+        self.shuffle = shuffle
         self.device = device
 
     _takes_dask = True
@@ -251,6 +272,12 @@ class MUNMF(NMFBase):
         return super()._start(data, W, H, n_components, fixed_components)
 
     def _fit_data(self, data, W=None, H=None, fixed_components=None):
+        if self.solver == "cd":
+            raise ValueError(
+                "MUNMF runs multiplicative updates only: use solver='mu' (the "
+                "default), or sklearn.decomposition.NMF(solver='cd') for coordinate "
+                "descent (SGDNMF's Frobenius step is HALS, a coordinate descent)."
+            )
         n_samples, n_features = data.shape
         n_components = self._resolved_n_components(n_features, W, H, fixed_components)
         beta = beta_from_loss(self.beta_loss)

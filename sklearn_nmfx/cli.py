@@ -1,6 +1,6 @@
 """Command line: ``sklearn-nmfx topics`` (or ``python -m sklearn_nmfx topics``).
 
-By default the corpus is the seeds' four categories of 20 Newsgroups (headers,
+By default the corpus is the four 20 Newsgroups categories of the fast.ai NMF lesson (headers,
 footers and quotes removed), loaded with scikit-learn's ``fetch_20newsgroups``:
 offline from ``$SCIKIT_LEARN_DATA`` when the data are there, downloaded once
 otherwise. ``--input`` reads a folder of ``.txt`` files, a ``.csv``, a ``.jsonl``,
@@ -123,7 +123,7 @@ def build_parser():
                         help="the JSON field holding the text (default: text)")
     source.add_argument("--categories", nargs="+", default=SEED_CATEGORIES,
                         metavar="CATEGORY",
-                        help="20 Newsgroups categories (default: the seeds' four)")
+                        help="20 Newsgroups categories (default: the fast.ai lesson's four)")
     source.add_argument("--subset", default="train", choices=["train", "test", "all"],
                         help="20 Newsgroups subset (default: train)")
     source.add_argument("--max-documents", type=_positive_int, default=1_000_000,
@@ -217,7 +217,7 @@ def _load_20newsgroups(categories, subset):
         raise CLIError(
             f"cannot load 20 Newsgroups ({exc}); set SCIKIT_LEARN_DATA to a folder "
             "holding 20news-bydate_py3.pkz, or use --input") from exc
-    # Empty posts are kept (they get no dominant topic), as in the seeds' notebook,
+    # Empty posts are kept (they get no dominant topic), as in the fast.ai lesson's notebook,
     # so that the topics are those of the README's Python example.
     names = bunch.target_names
     documents = [Document(text, f"{names[target]}/{i}")

@@ -189,7 +189,7 @@ def top_terms(model, feature_names=None, n_top=10, *, pole="auto"):
 
 
 def show_topics(model, feature_names=None, n_top=8, *, pole="auto"):
-    """One line of top terms per topic, like the seeds' ``show_topics``.
+    """One line of top terms per topic, like the fast.ai lesson's ``show_topics``.
 
     With both poles, a line reads ``"positive terms | negative terms"``.
 
@@ -227,7 +227,7 @@ def topic_table(model, feature_names=None, n_top=10, *, pole="auto"):
     """The top terms of every topic as a pandas DataFrame, one column per topic.
 
     Columns are ``"Topic # 01"``, ``"Topic # 02"``, ... and row ``i`` holds the
-    ``i``-th strongest term, as in the seeds' ``get_nmf_topics``. With both poles
+    ``i``-th strongest term, as in the fast.ai lesson's ``get_nmf_topics``. With both poles
     (SVD), each topic has two columns, ``"Topic # 01 +"`` and ``"Topic # 01 -"``.
 
     Parameters

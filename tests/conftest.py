@@ -21,7 +21,26 @@ try:
 
     torch.set_num_threads(1)
 except ImportError:  # the NumPy backend is tested without PyTorch too
-    pass
+    torch = None
+
+
+def pytest_collection_modifyitems(config, items):
+    """Without PyTorch (an install without the [torch] extra), the tests of
+    AutogradNMF (PyTorch only) and the cases run on a torch device skip with that
+    reason; everything else runs."""
+    if torch is not None:
+        return
+    skip = pytest.mark.skip(reason="needs PyTorch (the [torch] extra): not installed")
+    for item in items:
+        case = item.nodeid.split("::", 1)[-1]
+        if "AutogradNMF" in case or "autograd" in case.lower() or _on_torch(item):
+            item.add_marker(skip)
+
+
+def _on_torch(item):
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return any(isinstance(value, str) and value.split(":")[0] in ("torch", "cuda", "mps")
+               for name, value in params.items() if "device" in name)
 
 SEED_CATEGORIES = ["alt.atheism", "talk.religion.misc", "comp.graphics", "sci.space"]
 

@@ -183,7 +183,8 @@ def test_custom_start_and_float32_on_dask(capsys):
     capsys.readouterr()
     W = model.fit_transform(_dask(X, 5, n_column_chunks=2), W=W0, H=H0)
     printed = capsys.readouterr().out.splitlines()
-    assert len(printed) == len(model.loss_curve_) and "iteration   50" in printed[-1]
+    assert len(printed) == len(model.loss_curve_)
+    assert f"iteration {model.n_iter_:4d}" in printed[-1]
     assert model.components_.dtype == np.float32 and W.dtype == np.float32
     assert W.compute().dtype == np.float32
     assert_same_fit(memory, model, rtol=1e-4)  # float32 sums in another order

@@ -41,6 +41,7 @@ DIFFERS = {
     "beta_loss": "AutogradNMF also takes a callable loss",
     "learning_rate": "SGDNMF's H step schedule, AutogradNMF's optimizer step",
     "n_iter_no_change": "epochs without improvement, or learning-rate decays",
+    "shuffle": "a no-op in MUNMF (as in scikit-learn's mu solver), SGDNMF's row order",
 }
 
 

@@ -116,6 +116,7 @@ def test_fit_transform_is_fit_then_transform_with_missing(make, device):
 
 @pytest.mark.parametrize("make", ESTIMATORS[:2])
 def test_masked_fit_is_the_same_on_torch(make):
+    pytest.importorskip("torch")
     X_nan, _ = with_missing(low_rank_data(40, 10, seed=8), 0.3, seed=9)
     on_numpy = make(n_components=3, random_state=0).fit(X_nan)
     on_torch = make(n_components=3, random_state=0, device="torch").fit(X_nan)

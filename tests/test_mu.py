@@ -1,5 +1,6 @@
 """MUNMF: parity with scikit-learn's NMF, attributes, losses, errors, round trips."""
 
+import importlib.util
 import pickle
 import sys
 import warnings
@@ -220,9 +221,10 @@ def test_verbose_prints_progress(capsys):
     assert "MUNMF iteration    0: objective" in capsys.readouterr().out
 
 
-def test_pickle_and_clone_round_trip():
+@pytest.mark.parametrize("device", [None, "torch"])
+def test_pickle_and_clone_round_trip(device):
     X = low_rank_data(30, 20)
-    model = MUNMF(3, random_state=0, device="torch").fit(X)
+    model = MUNMF(3, random_state=0, device=device).fit(X)
     loaded = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
     assert clone(model).get_params() == model.get_params()
@@ -232,7 +234,7 @@ def test_all_zero_rows_and_columns_give_zero_not_nan():
     X = low_rank_data(20, 15)
     X[3] = 0
     X[:, 5] = 0
-    for device in [None, "torch"]:
+    for device in [None] + (["torch"] if importlib.util.find_spec("torch") else []):
         model = MUNMF(3, random_state=0, device=device)
         W = model.fit_transform(sp.csr_matrix(X))
         assert np.all(np.isfinite(W)) and np.all(np.isfinite(model.components_))
@@ -365,3 +367,26 @@ def test_failed_refit_leaves_fitted_model_as_it_was():
     assert set(vars(model)) == set(state)
     for key, value in state.items():
         np.testing.assert_array_equal(getattr(model, key), value)
+
+
+def test_solver_and_shuffle_are_taken_as_scikit_learn_spells_them():
+    X = low_rank_data(30, 20)
+    plain = MUNMF(3, random_state=0).fit(X)
+    spelled = MUNMF(3, solver="mu", shuffle=True, random_state=0).fit(X)
+    np.testing.assert_array_equal(spelled.components_, plain.components_)
+    with pytest.raises(ValueError, match="solver='mu'.*NMF\\(solver='cd'\\)"):
+        MUNMF(3, solver="cd").fit(X)
+    with pytest.raises(ValueError, match="solver"):
+        MUNMF(3, solver="lbfgs").fit(X)
+
+
+def test_kl_fit_stops_by_the_mu_rule_without_a_warning():
+    # scikit-learn's solver='mu' stops such a fit after a few tens of iterations;
+    # a change-only rule ran it to max_iter with a ConvergenceWarning
+    X = sp.random(200, 150, density=0.05, random_state=0, format="csr")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = MUNMF(5, beta_loss="kullback-leibler", random_state=0).fit(X)
+    reference = NMF(5, solver="mu", beta_loss="kullback-leibler", random_state=0).fit(X)
+    assert model.n_iter_ < 200
+    assert model.reconstruction_err_ <= reference.reconstruction_err_ * (1 + 1e-6)

@@ -31,7 +31,7 @@ import array_api_compat
 import numpy as np
 
 from .driver import iterate
-from .losses import beta_divergence, frobenius_objective, penalty
+from .losses import beta_divergence, error_from_divergence, frobenius_objective, penalty
 
 
 def update_exponent(beta):
@@ -153,12 +153,9 @@ def beta_numerator_denominator(data, F, G, *, beta, eps):
     B = data.backend
     xp = B.namespace()
     if data.is_sparse:
-        WH_nz = B.clamp_min(data.product_at_nonzeros(F, G), eps)
+        num = data.beta_numerator(F, G, beta=beta, eps=eps)
         if beta == 1:
-            num = data.with_values(data.values / WH_nz) @ G
-            den = xp.sum(G, axis=0)[None, :]
-            return num, den
-        num = data.with_values(data.values * WH_nz ** (beta - 2)) @ G
+            return num, xp.sum(G, axis=0)[None, :]
         den = xp.zeros_like(F)
         for start, stop in data.dense_row_blocks():
             WH = F[start:stop] @ G.T
@@ -274,7 +271,9 @@ def multiplicative_update(
     if fixed_columns is not None:
         fixed = B.bool_array(fixed_columns)
     if fast:
-        nnz = data.nnz
+        # the non-zeros, not the stored entries: the model must not depend on
+        # whether X is stored densely or sparsely
+        nnz = data.n_nonzero
         repeats_W = inner_repeats(nnz, n_samples, n_features, n_components)
         repeats_H = inner_repeats(nnz, n_features, n_samples, n_components)
         # the steps overwrite W and Ht (copies first, unless the caller hands its
@@ -340,11 +339,20 @@ def multiplicative_update(
                            + B.scalar(_l1_change(factors["Ht"], old[1], B)))
         return objective
 
+    start = objective_of(divergence(W, Ht), W, Ht)
+    errors = [error_from_divergence(start)]
+
     def converged(n_iter, objective):
-        return changes[-1] <= tol * changes[0]
+        # scikit-learn's mu rule (with tol > 0, as there): the error
+        # (sqrt(2 * objective)) fell by less than tol times the error at the start
+        # since the last check; or its cd rule: the iteration moved the factors by
+        # less than tol times the first iteration did
+        errors.append(error_from_divergence(objective))
+        return ((tol > 0 and errors[-2] - errors[-1] < tol * errors[0])
+                or changes[-1] <= tol * changes[0])
 
     n_iter, history, is_converged = iterate(
-        step, objective_of(divergence(W, Ht), W, Ht), max_iter=max_iter, converged=converged,
+        step, start, max_iter=max_iter, converged=converged,
         dtype=data.dtype, check_every=check_every, callback=callback,
     )
     return factors["W"], factors["Ht"], n_iter, history, is_converged

@@ -1,0 +1,66 @@
+"""The compiled (numba) kernels agree with the NumPy path they replace, and the
+package falls back to NumPy where numba is absent or disabled."""
+
+import importlib.util
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from sklearn_nmfx._kernels import compiled
+
+needs_numba = pytest.mark.skipif(not compiled.AVAILABLE, reason="numba is not installed")
+
+
+def _case(dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    X = sp.random(70, 50, density=0.2, format="csr", random_state=seed, dtype=dtype)
+    F = rng.random((70, 4)).astype(dtype)
+    G = rng.random((50, 4)).astype(dtype)
+    return X, F, G
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_product_at_nonzeros_is_w_ht_at_the_stored_entries(dtype):
+    X, W, Ht = _case(dtype)
+    rows, cols = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr)), X.indices
+    got = compiled.product_at_nonzeros(X, W, Ht)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, (W @ Ht.T)[rows, cols], rtol=1e-5 if dtype == np.float32
+                               else 1e-13)
+
+
+@needs_numba
+@pytest.mark.parametrize("beta", [1.0, 0.5, 1.5, 3.0])
+def test_beta_numerator_is_the_numpy_expression(beta):
+    X, F, G = _case(np.float64, seed=1)
+    F[0] = 0.0  # a row whose products are below eps
+    eps = 1e-8
+    WH = np.maximum(F @ G.T, eps)
+    expected = (X.multiply(WH ** (beta - 2.0))).tocsr() @ G
+    np.testing.assert_allclose(compiled.beta_numerator(X, F, G, beta, eps), expected,
+                               rtol=1e-12)
+
+
+def test_the_numpy_path_is_used_when_numba_is_disabled_and_fits_the_same():
+    script = (
+        "import numpy as np, scipy.sparse as sp, sklearn_nmfx._kernels.compiled as c;"
+        "from sklearn_nmfx import MUNMF;"
+        "X = sp.random(60, 40, density=0.3, format='csr', random_state=0);"
+        "m = MUNMF(4, beta_loss='kullback-leibler', random_state=0, max_iter=60, tol=0)"
+        ".fit(X); print(c.AVAILABLE); print(repr(m.components_.ravel().tolist()))"
+    )
+    runs = {}
+    for flag in ("0", "1"):
+        env = {**os.environ, "SKLEARN_NMFX_NUMBA": flag}
+        out = subprocess.run([sys.executable, "-c", script], env=env, check=True,
+                             capture_output=True, text=True).stdout.splitlines()
+        runs[flag] = out[0] == "True", np.array(eval(out[1]))
+    assert runs["0"][0] is False
+    assert runs["1"][0] is (importlib.util.find_spec("numba") is not None)
+    H0, H1 = runs["0"][1], runs["1"][1]
+    np.testing.assert_allclose(H1, H0, rtol=0, atol=1e-10 * np.abs(H0).max())
