@@ -14,6 +14,7 @@ LAYERS = [
     ["_dask", "_scoring"],
     ["_base"],
     ["_mu", "_sgd", "_autograd", "_svd"],
+    ["_functions"],
     ["__init__", "topics"],
     ["cli"],
     ["__main__"],
