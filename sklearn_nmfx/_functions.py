@@ -1,5 +1,7 @@
 """``non_negative_factorization``: scikit-learn's function, on MUNMF."""
 
+import warnings
+
 import numpy as np
 
 from ._mu import MUNMF
@@ -70,6 +72,9 @@ shuffle, device
         return W, model.components_, model.n_iter_
     if H is None:
         raise ValueError("update_H=False needs the fixed H: pass H=.")
+    if W is not None:
+        warnings.warn("When update_H=False, the provided initial W is not used.",
+                      RuntimeWarning, stacklevel=2)
     H = np.asarray(H)
     if H.ndim != 2:
         raise ValueError(f"H must be a 2-d array of shape (n_components, n_features); got "

@@ -46,5 +46,7 @@ def test_bad_calls_name_the_problem():
         non_negative_factorization(X, update_H=False)
     with pytest.raises(ValueError, match="n_components=2"):
         non_negative_factorization(X, H=np.ones((3, 10)), n_components=2, update_H=False)
+    with pytest.warns(RuntimeWarning, match="initial W is not used"):
+        non_negative_factorization(X, W=np.ones((20, 2)), H=np.ones((2, 10)), update_H=False)
     with pytest.raises(ValueError, match="solver='mu'"):
         non_negative_factorization(X, n_components=2, solver="cd")
