@@ -387,6 +387,8 @@ class DataMatrix:
 
     def product_at_nonzeros(self, W, Ht):
         """Values of ``W @ Ht.T`` at the stored entries of sparse X, in CSR order."""
+        if self.backend.compiled:  # one pass, without the row index of each entry
+            return compiled.product_at_nonzeros(self.X, W, Ht)
         if self._nonzero_rows is None:
             self._nonzero_rows = self.backend.nonzero_rows(self.X)
         return self.backend.product_at_nonzeros(self.X, self._nonzero_rows, W, Ht)
@@ -593,8 +595,6 @@ class NumpyBackend:
         return np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
 
     def product_at_nonzeros(self, X, rows, W, Ht):
-        if self.compiled:
-            return compiled.product_at_nonzeros(X, W, Ht)
         out = np.empty(X.nnz, dtype=W.dtype)
         step = max(1, _DENSE_BLOCK_ENTRIES // max(W.shape[1], 1))
         for start in range(0, X.nnz, step):

@@ -182,7 +182,6 @@ class RowBlockMatrix:
         self.total = counts["total"]
         self.max_value, self.max_abs = counts["max_value"], counts["max_abs"]
         self.n_observed_zeros = counts["n_zeros"]
-        self.n_nonzero = self.shape[0] * self.shape[1] - self.n_observed_zeros
         self._column_sums = counts["column_sums"]
         self.is_sparse = sp.issparse(X._meta) or hasattr(X._meta, "tocsr")
         if _fits_in_memory(_client(), _nbytes(X, self.nnz, self.dtype)):
@@ -208,6 +207,10 @@ class RowBlockMatrix:
     @property
     def n_observed(self):
         return self.shape[0] * self.shape[1]
+
+    @property
+    def n_nonzero(self):
+        return self.n_observed - self.n_observed_zeros
 
     @property
     def mean(self):
