@@ -373,6 +373,12 @@ class NMFBase(FactorizationBase):
         """
         return self._fit(X, {"W": W, "H": H, "fixed_components": fixed_components}, mask)
 
+    @property
+    def _n_components(self):
+        """The fitted number of components under the private name of scikit-learn's
+        NMF and MiniBatchNMF, which code written for them (their own tests) reads."""
+        return self.n_components_
+
     def _resolved_n_components(self, n_features, W, H, fixed_components=None):
         """``n_components``, or with 'auto'/None the rank of a custom start (or of
         the H given with ``fixed_components``) or n_features."""

@@ -1,15 +1,14 @@
 """MUNMF: non-negative matrix factorization by multiplicative updates."""
 
-import math
 import warnings
 
 import numpy as np
 
 from ._base import NMFBase
-from ._kernels.hals import solve_rows_hals
-from ._kernels.init import INIT_METHODS, resolve_init, uniform_rows
+from ._kernels.init import INIT_METHODS, resolve_init
 from ._kernels.losses import BETA_LOSS_NAMES, beta_divergence, beta_from_loss, error_from_divergence
-from ._kernels.mu import floors, multiplicative_update, solve_rows
+from ._kernels.mu import floors, multiplicative_update
+from ._kernels.solve import scale_from_sum, solve_W
 from ._validation import Integral, Interval, Real, StrOptions, check_zeros_for_beta
 
 
@@ -307,36 +306,14 @@ class MUNMF(NMFBase):
             return attributes, backend.to_numpy(W_final)
 
     def _solve_W(self, data, Ht, scale):
-        """W for fixed H, row by row (the rows do not depend on each other).
-
-        Frobenius loss: projected least squares, then HALS sweeps (exact coordinate
-        minimization: the subproblem is convex, and MU steps converge slowly on it
-        when H is ill-conditioned), over the observed entries of each row when some
-        are missing. Other losses: MU steps from the constant ``scale``.
-        """
+        """W for fixed H, row by row (``solve.solve_W``)."""
         n_samples, n_features = data.shape
         l1_W, l2_W, _, _ = self._regularization(n_samples, n_features)
-        beta = beta_from_loss(self.beta_loss)
-        if beta == 2:
-            return solve_rows_hals(data, Ht, l1=l1_W, l2=l2_W, max_sweeps=int(self.max_iter),
-                                   tol=self.tol)
-        start = data.backend.from_numpy(uniform_rows(n_samples, Ht.shape[1], scale, data.dtype))
-        return data.map_blocks(solve_rows, start, Ht=Ht, beta=beta, l1=l1_W, l2=l2_W,
-                               max_iter=int(self.max_iter), tol=self.tol)
+        return solve_W(data, Ht, beta=beta_from_loss(self.beta_loss), l1=l1_W, l2=l2_W,
+                       max_iter=int(self.max_iter), tol=self.tol, scale=scale)
 
     def _transform_data(self, data):
         check_zeros_for_beta(data, beta_from_loss(self.beta_loss))
         backend = data.backend
         Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T, dtype=data.dtype))
         return backend.to_numpy(self._solve_W(data, Ht, self._transform_scale))
-
-
-def scale_from_sum(total, n_observed, n_components):
-    """The constant that every row of W starts from in ``transform``:
-    ``sqrt(mean / n_components)`` for the mean of X from its sum (1 if X is 0).
-
-    Fixed at fit time, so that the rows of a later ``transform`` do not depend on
-    each other.
-    """
-    mean = total / max(n_observed, 1)
-    return math.sqrt(mean / n_components) if mean > 0 else 1.0

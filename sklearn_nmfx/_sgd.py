@@ -1,43 +1,57 @@
 """SGDNMF: minibatch (online) non-negative matrix factorization, with ``partial_fit``."""
 
-import copy
+import math
 
 import numpy as np
 from sklearn.utils import check_random_state
 
 from ._base import NMFBase
-from ._kernels.hals import solve_rows_hals
 from ._kernels.init import INIT_METHODS
-from ._kernels.losses import beta_divergence, error_from_divergence
-from ._kernels.minibatch import LEARNING_RATES, decayed_statistics, minibatch_nmf
-from ._validation import Integral, Interval, Real, StrOptions, validate_params
+from ._kernels.losses import BETA_LOSS_NAMES, beta_divergence, beta_from_loss, error_from_divergence
+from ._kernels.minibatch import (
+    LEARNING_RATES,
+    MinibatchSteps,
+    forget_rate,
+    initial_statistics,
+    minibatch_nmf,
+)
+from ._kernels.mu import floors
+from ._kernels.solve import scale_from_sum, solve_W
+from ._validation import (
+    Integral,
+    Interval,
+    Real,
+    StrOptions,
+    check_per_row_grams_fit_in_memory,
+    check_zeros_for_beta,
+    validate_params,
+)
 
 
 class SGDNMF(NMFBase):
-    """Non-negative matrix factorization by minibatch (online) projected gradient.
+    """Non-negative matrix factorization by minibatch (online) updates.
 
     Find two non-negative matrices W and H whose product approximates the
-    non-negative matrix X, ``X ~ W @ H``, by minimizing the Frobenius loss plus
-    the elementwise L1/L2 penalties of :class:`sklearn.decomposition.NMF`::
+    non-negative matrix X, ``X ~ W @ H``, by minimizing a beta divergence plus the
+    elementwise L1/L2 penalties of :class:`sklearn.decomposition.MiniBatchNMF`,
+    one minibatch of rows at a time (Lefevre, Bach & Fevotte 2011; Mairal et al.
+    2010)::
 
-        0.5 * ||X - WH||_F^2
+        d_beta(X, WH)
         + alpha_W * l1_ratio * n_features * ||W||_1
         + 0.5 * alpha_W * (1 - l1_ratio) * n_features * ||W||_F^2
-        + alpha_H * l1_ratio * n_samples * ||H||_1
-        + 0.5 * alpha_H * (1 - l1_ratio) * n_samples * ||H||_F^2
+        + alpha_H * l1_ratio * batch_size * ||H||_1
+        + 0.5 * alpha_H * (1 - l1_ratio) * batch_size * ||H||_F^2
 
-    one minibatch of rows at a time (online matrix factorization, Mairal et al.
-    2010). For each minibatch ``X_b`` the rows ``W_b`` are solved with H fixed
-    (a few HALS sweeps, i.e. projected coordinate steps of size ``1 / L`` with
-    ``L`` the Lipschitz constant of each column), the statistics ``A = W^T W``
-    and ``B = W^T X`` are updated, and H takes a projected gradient step on
-    ``0.5 tr(H^T A H) - tr(H^T B)``. Non-negativity is kept by projection
-    (``max(0, .)``), never by a penalty. In ``fit`` the statistics of a batch are
-    replaced when the batch is visited again, so every step uses the exact
-    gradient of the whole objective in H: the objective never increases (with
-    the default ``learning_rate``) and the epochs converge. In ``partial_fit``
-    (streaming) the statistics of earlier chunks decay by ``forget_factor``, and
-    memory stays bounded by the chunk.
+    It takes :class:`~sklearn.decomposition.MiniBatchNMF`'s parameters with their
+    meanings. For each minibatch ``X_b`` the rows ``W_b`` take a
+    majorization-minimization step with H fixed (or are solved from scratch with
+    ``fresh_restarts``); the statistics of H's surrogate objective are rescaled by
+    ``forget_factor ** (batch_size / n_samples)`` and the batch's terms added; then
+    H takes a majorization-minimization step on them. The steps are MUNMF's (the
+    fast multiplicative update for the Frobenius loss, Fevotte & Idier's for the
+    other beta divergences): with one batch (``batch_size >= n_samples``) and
+    ``forget_factor=0`` a fit is MUNMF's. Sparse X is never densified.
 
     Parameters
     ----------
@@ -63,62 +77,57 @@ class SGDNMF(NMFBase):
     batch_size : int, default=1024
         Number of rows (samples) in each minibatch.
 
-    learning_rate : {'lipschitz', 'constant', 'invscaling', 'adaptive'}, \
-            default='lipschitz'
-        Step size of the H updates:
-
-        - 'lipschitz': a HALS sweep over the rows of H, each with the step
-          ``1 / A_jj``, the Lipschitz constant of that row's block (the exact
-          minimizer along it). No step size to tune; the objective never
-          increases.
-        - 'constant': full projected gradient steps ``eta0 / L``, with ``L`` the
-          largest eigenvalue of ``A`` (converges for ``eta0 < 2``).
-        - 'invscaling': steps ``eta0 / t ** power_t / L``, t the epoch.
-        - 'adaptive': steps ``eta0 / L`` while the objective keeps falling; after
-          ``n_iter_no_change`` epochs without improvement ``eta`` is divided by
-          5 (as in :class:`sklearn.linear_model.SGDRegressor`), and the fit
-          stops once it is below 1e-6.
-
-    eta0 : float, default=1.0
-        Initial step, relative to ``1 / L``, of the gradient learning rates
-        (unused with 'lipschitz').
-
-    power_t : float, default=0.5
-        Exponent of the 'invscaling' learning rate.
-
-    max_iter : int, default=200
-        Maximum number of epochs (passes over the data) of ``fit``, and of passes
-        over each chunk in ``partial_fit``. A ``ConvergenceWarning`` is raised
-        when ``fit`` reaches it.
+    beta_loss : float or {'frobenius', 'kullback-leibler', 'itakura-saito'}, \
+            default='frobenius'
+        Beta divergence to be minimized, measuring the distance between X and
+        the dot product WH. Values different from 'frobenius' (or 2) and
+        'kullback-leibler' (or 1) lead to significantly slower fits. For
+        ``beta_loss <= 0`` (or 'itakura-saito'), X cannot contain zeros.
 
     tol : float, default=1e-4
-        An epoch improves when ``||X - WH||_F`` (with penalties) falls by at
-        least ``tol`` times its initial value.
+        Stop early once a minibatch step changes H by at most ``tol`` times its
+        (Frobenius) norm. 0 disables this rule.
 
-    n_iter_no_change : int, default=2
-        Number of epochs without improvement before the fit stops.
+    max_no_improvement : int or None, default=10
+        Stop early once the moving average of the minibatch costs (an
+        exponentially weighted average, as in scikit-learn) has not improved for
+        this many consecutive steps. None disables this rule.
 
-    shuffle : bool, default=True
-        Whether to shuffle the rows once and the order of the minibatches at
-        every epoch.
-
-    forget_factor : float, default=0.7
-        In ``partial_fit``, the weight kept by the statistics of earlier chunks
-        each time a chunk of as many rows as seen so far arrives (the weight of
-        the past is multiplied by ``forget_factor ** (chunk_rows / rows_seen)``).
-        1.0 weighs every row seen equally; smaller values let the topics follow
-        a drifting stream. Not used by ``fit``.
+    max_iter : int, default=200
+        Maximum number of passes over the whole data (epochs) before stopping.
+        A ``ConvergenceWarning`` is raised when ``fit`` reaches it.
 
     alpha_W : float, default=0.0
         Regularization constant of W (0 for none), scaled by ``n_features``.
 
     alpha_H : float or 'same', default='same'
-        Regularization constant of H, scaled by ``n_samples``; 'same' takes
-        ``alpha_W``.
+        Regularization constant of H, scaled by the rows of a minibatch; 'same'
+        takes ``alpha_W``.
 
     l1_ratio : float, default=0.0
         Mix of L1 and L2 in the regularization: 0 is an elementwise L2 penalty
         (Frobenius norm), 1 an elementwise L1 penalty.
+
+    forget_factor : float, default=0.7
+        Amount of rescaling of past information: at each minibatch step the
+        statistics of the earlier batches are multiplied by ``forget_factor **
+        (batch_size / n_samples)``. 1.0 weighs every batch seen equally (suited
+        to a finite data set); smaller values let the topics follow a drifting
+        stream (online learning). In ``partial_fit``, ``n_samples`` is that of
+        the first chunk.
+
+    fresh_restarts : bool, default=False
+        Whether to solve each minibatch's W completely (from a constant start)
+        at every step, rather than take one step from its last value. Slower,
+        and closer to the exact W.
+
+    fresh_restarts_max_iter : int, default=30
+        Maximum number of iterations of each W solve of a fresh restart, and of
+        the W solve of each ``partial_fit`` chunk.
+
+    transform_max_iter : int or None, default=None
+        Maximum number of iterations of the W solve of ``transform`` (and of the
+        final W of ``fit_transform``). None takes ``max_iter``.
 
     random_state : int, RandomState instance or None, default=None
         Seed of the initialization and of the shuffling. Pass an int for
@@ -126,7 +135,33 @@ class SGDNMF(NMFBase):
         device (up to rounding).
 
     verbose : int, default=0
-        Print the objective after every epoch when positive.
+        Print the mean minibatch cost after every epoch when positive.
+
+    learning_rate : {'mu', 'lipschitz', 'constant', 'invscaling', 'adaptive'}, \
+            default='mu'
+        The minibatch steps (beyond MiniBatchNMF's, which has only 'mu'):
+
+        - 'mu': majorization-minimization (multiplicative) steps, any beta loss.
+        - 'lipschitz' (Frobenius loss only): HALS sweeps, exact coordinate
+          steps ``1 / L`` with ``L`` the Lipschitz constant of each column.
+        - 'constant', 'invscaling', 'adaptive' (Frobenius loss only): projected
+          gradient steps of H of size ``eta / L`` (``L`` the largest eigenvalue
+          of its statistics), with ``eta = eta0``, ``eta0 / epoch ** power_t``,
+          or ``eta0`` divided by 5 each time ``max_no_improvement`` steps pass
+          without improvement (the fit stops once it is below 1e-6); the W steps
+          are HALS sweeps.
+
+    eta0 : float, default=1.0
+        Initial step, relative to ``1 / L``, of the gradient learning rates
+        (unused with 'mu' and 'lipschitz').
+
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' learning rate.
+
+    shuffle : bool, default=True
+        Whether to shuffle the rows once and the order of the minibatches at
+        every epoch of ``fit`` (MiniBatchNMF visits them in order). Data sorted
+        by topic (a corpus read category by category) needs it.
 
     device : None, str or torch.device, default=None
         Where to compute. None or 'cpu': NumPy and SciPy (PyTorch is not
@@ -147,20 +182,21 @@ class SGDNMF(NMFBase):
         (empty when none): their rows of ``components_`` are those given in ``H``.
 
     reconstruction_err_ : float
-        Frobenius norm ``||X - WH||_F`` of the training data, with
-        ``W = transform(X)`` (after ``fit``), or of the last chunk (after
-        ``partial_fit``).
+        Beta divergence ``sqrt(2 * d_beta(X, WH))`` of the training data, with
+        ``W = transform(X)`` (after ``fit``), or of the last chunk with its W
+        (after ``partial_fit``).
 
     n_iter_ : int
-        Number of epochs run by the last ``fit`` or ``partial_fit``.
+        Number of started passes over the whole data by the last ``fit``
+        (``ceil(n_steps_ / steps per pass)``).
 
     n_steps_ : int
-        Number of minibatch steps run in all (``partial_fit`` adds up).
+        Number of minibatches processed (each ``partial_fit`` adds its
+        chunk's, one when the chunk is at most ``batch_size`` rows).
 
     loss_curve_ : list of float
-        The objective at the start and after every epoch of the last ``fit`` or
-        ``partial_fit`` (in ``partial_fit`` it includes the statistics of the
-        earlier chunks).
+        The mean minibatch cost (divergence plus penalties, per row) of every
+        epoch of the last ``fit`` or ``partial_fit``.
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -176,21 +212,22 @@ class SGDNMF(NMFBase):
 
     Notes
     -----
-    ``transform`` solves for W with H fixed: least squares projected on the
-    non-negative orthant, then HALS sweeps, each row stopping by itself; the
-    result for a row does not depend on the other rows, and ``fit_transform(X)``
-    returns exactly ``fit(X).transform(X)``.
+    ``transform`` solves for W with H fixed, row by row (the result for a row
+    does not depend on the other rows): for the Frobenius loss projected least
+    squares then HALS sweeps, for the other losses multiplicative updates from a
+    constant start. ``fit_transform(X)`` returns exactly ``fit(X).transform(X)``
+    (MiniBatchNMF returns the W of its last steps unless ``fresh_restarts``).
 
     References
     ----------
-    Mairal, J., Bach, F., Ponce, J. & Sapiro, G. (2010). Online learning for
-    matrix factorization and sparse coding. JMLR 11.
-
     Lefevre, A., Bach, F. & Fevotte, C. (2011). Online algorithms for
     nonnegative matrix factorization with the Itakura-Saito divergence. WASPAA.
 
-    Cichocki, A. & Phan, A.-H. (2009). Fast local algorithms for large scale
-    nonnegative matrix and tensor factorizations. IEICE Transactions 92(3).
+    Mairal, J., Bach, F., Ponce, J. & Sapiro, G. (2010). Online learning for
+    matrix factorization and sparse coding. JMLR 11.
+
+    Pham, A. N., Cohen, J. E. & Chonavel, T. (2023). Fast multiplicative updates
+    for NMF with beta divergences. arXiv:2303.17992.
 
     Examples
     --------
@@ -206,8 +243,8 @@ class SGDNMF(NMFBase):
     >>> stream = SGDNMF(n_components=2, random_state=0)
     >>> for chunk in (X[:3], X[3:]):
     ...     stream = stream.partial_fit(chunk)
-    >>> stream.components_.shape
-    (2, 2)
+    >>> stream.n_steps_
+    2
     >>> X_missing = X.copy()
     >>> X_missing[2, 0] = np.nan  # missing: left out of the fit
     >>> W = model.fit_transform(X_missing, H=np.array([[0.0, 1.0]]), fixed_components=[1])
@@ -219,17 +256,22 @@ class SGDNMF(NMFBase):
         **NMFBase._parameter_constraints,
         "init": [StrOptions(set(INIT_METHODS)), None],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "learning_rate": [StrOptions(set(LEARNING_RATES))],
-        "eta0": [Interval(Real, 0, None, closed="neither")],
-        "power_t": [Interval(Real, 0, None, closed="left")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "beta_loss": [StrOptions(set(BETA_LOSS_NAMES)),
+                      Interval(Real, None, None, closed="neither")],  # finite
         "tol": [Interval(Real, 0, None, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
-        "shuffle": ["boolean"],
-        "forget_factor": [Interval(Real, 0, 1, closed="right")],
+        "max_no_improvement": [Interval(Integral, 1, None, closed="left"), None],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
         "alpha_W": [Interval(Real, 0, None, closed="left")],
         "alpha_H": [Interval(Real, 0, None, closed="left"), StrOptions({"same"})],
         "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "forget_factor": [Interval(Real, 0, None, closed="left")],
+        "fresh_restarts": ["boolean"],
+        "fresh_restarts_max_iter": [Interval(Integral, 1, None, closed="left")],
+        "transform_max_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "learning_rate": [StrOptions(set(LEARNING_RATES))],
+        "eta0": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "shuffle": ["boolean"],
     }
 
     def __init__(
@@ -238,50 +280,58 @@ class SGDNMF(NMFBase):
         *,
         init=None,
         batch_size=1024,
-        learning_rate="lipschitz",
-        eta0=1.0,
-        power_t=0.5,
-        max_iter=200,
+        beta_loss="frobenius",
         tol=1e-4,
-        n_iter_no_change=2,
-        shuffle=True,
-        forget_factor=0.7,
+        max_no_improvement=10,
+        max_iter=200,
         alpha_W=0.0,
         alpha_H="same",
         l1_ratio=0.0,
+        forget_factor=0.7,
+        fresh_restarts=False,
+        fresh_restarts_max_iter=30,
+        transform_max_iter=None,
         random_state=None,
         verbose=0,
+        learning_rate="mu",
+        eta0=1.0,
+        power_t=0.5,
+        shuffle=True,
         device=None,
     ):
         self.n_components = n_components
         self.init = init
         self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.eta0 = eta0
-        self.power_t = power_t
-        self.max_iter = max_iter
+        self.beta_loss = beta_loss
         self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.shuffle = shuffle
-        self.forget_factor = forget_factor
+        self.max_no_improvement = max_no_improvement
+        self.max_iter = max_iter
         self.alpha_W = alpha_W
         self.alpha_H = alpha_H
         self.l1_ratio = l1_ratio
+        self.forget_factor = forget_factor
+        self.fresh_restarts = fresh_restarts
+        self.fresh_restarts_max_iter = fresh_restarts_max_iter
+        self.transform_max_iter = transform_max_iter
         self.random_state = random_state
         self.verbose = verbose
+        self.learning_rate = learning_rate
+        self.eta0 = eta0
+        self.power_t = power_t
+        self.shuffle = shuffle
         self.device = device
 
     def partial_fit(self, X, y=None, W=None, H=None, *, mask=None, fixed_components=None):
-        """Update the model with one chunk of rows (streaming).
+        """Update the model with one chunk of rows (streaming), as a minibatch.
 
-        The first call initializes the model from its chunk (as ``fit`` would,
-        ``W`` and ``H`` with ``init='custom'``). Each later chunk has its W solved
-        with the current H, then its minibatches update H, together with the
-        statistics of the earlier chunks (weighted by ``forget_factor``). Memory
-        is bounded by the chunk: nothing of earlier chunks is kept but the
-        ``(n_components, n_features)`` statistics. The penalty on H is scaled by
-        the weight of the rows seen (``alpha_H`` times it), where ``fit`` scales
-        it by ``n_samples``.
+        The chunk is processed as :class:`~sklearn.decomposition.MiniBatchNMF`'s
+        ``partial_fit`` processes it: its W is solved with the current H (at most
+        ``fresh_restarts_max_iter`` iterations), then H takes one step on the
+        statistics of all the chunks seen (the earlier ones rescaled by the
+        forget factor). A chunk larger than ``batch_size`` is processed as its
+        minibatches, in order. The first call initializes H from its chunk (as
+        ``fit`` would; ``H`` with ``init='custom'``). Memory is bounded by the
+        chunk: nothing of earlier chunks is kept but the statistics.
 
         Parameters
         ----------
@@ -290,7 +340,8 @@ class SGDNMF(NMFBase):
         y : Ignored
             Not used, present for API consistency by convention.
         W : array-like of shape (n_samples, n_components), default=None
-            With ``init='custom'``, the initial W of the first chunk.
+            With ``init='custom'``, the initial W of the first chunk (needed by
+            the custom start, as in scikit-learn, then solved again).
         H : array-like of shape (n_components, n_features), default=None
             With ``init='custom'``, the initial H (first call only); with
             ``fixed_components``, the fixed rows (as in ``fit``).
@@ -315,12 +366,28 @@ class SGDNMF(NMFBase):
         return self
 
     # -- the work ---------------------------------------------------------------
-    def _batches(self, data, rng):
+    def _beta(self):
+        beta = beta_from_loss(self.beta_loss)
+        if beta != 2 and self.learning_rate != "mu":
+            raise ValueError(
+                f"learning_rate={self.learning_rate!r} needs beta_loss='frobenius'; "
+                f"other beta losses take multiplicative steps: use learning_rate='mu'."
+            )
+        return beta
+
+    def _transform_iterations(self):
+        return int(self.max_iter if self.transform_max_iter is None else self.transform_max_iter)
+
+    def _batches(self, data, rng, shuffle):
         """The minibatches (a data matrix each) of the rows of X, once shuffled."""
         X, mask = data.host, data.host_mask
         n_samples = X.shape[0]
-        order = rng.permutation(n_samples) if self.shuffle else np.arange(n_samples)
         batch_size = min(self.batch_size, n_samples)
+        # one batch: its row order changes nothing but the rounding
+        if shuffle and batch_size < n_samples:
+            order = rng.permutation(n_samples)
+        else:
+            order = np.arange(n_samples)
         blocks = [(start, min(start + batch_size, n_samples))
                   for start in range(0, n_samples, batch_size)]
         return order, blocks, [
@@ -328,114 +395,135 @@ class SGDNMF(NMFBase):
             for a, b in blocks
         ]
 
-    def _run(self, batches, Ws, Ht, rng, backend, n_weight, n_features, past, what, fixed):
-        l1_W, l2_W, l1_H, l2_H = self._regularization(n_weight, n_features)
-        A_past, Bt_past, sq_past = past
-        return minibatch_nmf(
-            batches, Ws, Ht, A_past=A_past, Bt_past=Bt_past, sq_norm_past=sq_past,
-            l1_W=l1_W, l2_W=l2_W, l1_H=l1_H, l2_H=l2_H, max_iter=int(self.max_iter),
-            tol=self.tol, n_iter_no_change=int(self.n_iter_no_change),
+    def _steps(self, data, Ht, statistics, rho, beta, fixed, scale):
+        n_features = data.shape[1]
+        floor, eps = floors(data.dtype, data.max_value)
+
+        def penalties(n_rows):
+            return self._regularization(n_rows, n_features)
+
+        def solve(batch, Ht, max_iter):
+            return self._solve_W(batch, Ht, max_iter, scale)
+
+        return MinibatchSteps(
+            Ht, statistics, beta=beta, rho=rho, penalties=penalties,
             learning_rate=self.learning_rate, eta0=self.eta0, power_t=self.power_t,
-            rng=rng, shuffle=self.shuffle, B=backend, fixed=fixed,
-            callback=self._reporter(f"{what} epoch"),
+            floor=floor, eps=eps, fresh_restarts=self.fresh_restarts,
+            fresh_restarts_max_iter=int(self.fresh_restarts_max_iter), solve_W=solve,
+            B=data.backend, fixed=fixed,
         )
+
+    def _check_memory(self, data, n_components, beta):
+        if data.mask is not None and beta == 2:
+            check_per_row_grams_fit_in_memory(n_components, data.shape, data.dtype,
+                                              f"{type(self).__name__}.fit")
 
     def _fit_data(self, data, W=None, H=None, fixed_components=None):
         n_samples, n_features = data.shape
         backend = data.backend
+        beta = self._beta()
+        check_zeros_for_beta(data, beta)
         n_components = self._resolved_n_components(n_features, W, H, fixed_components)
+        self._check_memory(data, n_components, beta)
         W0, H0, fixed = self._start(data, W, H, n_components, fixed_components)
         rng = check_random_state(self.random_state)
-        order, blocks, batches = self._batches(data, rng)
+        order, blocks, batches = self._batches(data, rng, self.shuffle)
         Ws = [backend.from_numpy(W0[order[a:b]]) for a, b in blocks]
         Ht = backend.from_numpy(np.ascontiguousarray(H0.T))
         del W0, H0  # only their row blocks and transpose are used
-        Ws, Ht, A, Bt, sq_norm, n_epochs, n_steps, history, converged = self._run(
-            batches, Ws, Ht, rng, backend, n_samples, n_features, (None, None, 0.0), "fit",
-            fixed,
+        rho = forget_rate(self.forget_factor, blocks[0][1] - blocks[0][0], n_samples)
+        scale = scale_from_sum(data.total, data.n_observed, n_components)
+        steps = self._steps(data, Ht, initial_statistics(Ht, beta, backend), rho, beta, fixed,
+                            scale)
+        Ws, n_steps, history, converged = minibatch_nmf(
+            batches, Ws, steps, n_samples=n_samples, max_iter=int(self.max_iter), tol=self.tol,
+            max_no_improvement=self.max_no_improvement, rng=rng, shuffle=self.shuffle,
+            B=backend, callback=self._reporter("epoch"),
         )
         del batches, Ws
-        W_final = self._solve_W(data, Ht)
-        attributes = self._factorization_attributes(Ht, fixed, n_epochs, history, converged,
+        n_iter = math.ceil(n_steps / len(blocks))
+        W_final = self._solve_W(data, steps.Ht, self._transform_iterations(), scale)
+        attributes = self._factorization_attributes(steps.Ht, fixed, n_iter, history, converged,
                                                     backend)
-        attributes.update(self._statistics(A, Bt, sq_norm, float(n_samples), backend))
+        attributes.update(self._statistics(steps, backend))
         attributes.update({
             "n_steps_": int(n_steps),
-            "reconstruction_err_": _frobenius_error(data, W_final, Ht),
-            "_rng": rng,
+            "reconstruction_err_": _error(data, W_final, steps.Ht, beta),
+            "_rho": rho,
+            "_transform_scale": scale,
         })
         return attributes, backend.to_numpy(W_final)
 
     def _partial_fit_data(self, data, first, W, H, fixed_components):
         n_rows, n_features = data.shape
         backend = data.backend
-        # a copy: an interrupted partial_fit must leave the fitted _rng as it was
-        rng = check_random_state(self.random_state) if first else copy.deepcopy(self._rng)
+        beta = self._beta()
+        check_zeros_for_beta(data, beta)
         if first:
             n_components = self._resolved_n_components(n_features, W, H, fixed_components)
-            W0, H0, fixed = self._start(data, W, H, n_components, fixed_components)
-            past, n_weight, n_steps = (None, None, 0.0), float(n_rows), 0
+            self._check_memory(data, n_components, beta)
+            _, H0, fixed = self._start(data, W, H, n_components, fixed_components)
+            Ht = backend.from_numpy(np.ascontiguousarray(H0.T))
+            statistics = initial_statistics(Ht, beta, backend)
+            rho = forget_rate(self.forget_factor, min(self.batch_size, n_rows), n_rows)
+            scale = scale_from_sum(data.total, data.n_observed, n_components)
+            n_steps = 0
         else:
             if fixed_components is not None:
                 raise ValueError(
                     "fixed_components can be given to the first partial_fit only; the "
                     "components fixed then stay fixed (see fixed_components_)."
                 )
+            n_components = self.n_components_
+            self._check_memory(data, n_components, beta)
             fixed = self.fixed_components_ if self.fixed_components_.size else None
-            H0 = self.components_.astype(data.dtype, copy=False)
-            (A, Bt, sq_norm), n_weight = decayed_statistics(
-                (self._A, self._Bt, self._sq_norm, self._n_seen), n_rows, self.forget_factor)
-            past = (backend.from_numpy(A.astype(data.dtype)),
-                    backend.from_numpy(Bt.astype(data.dtype)), sq_norm)
-            n_steps = self.n_steps_
-        order, blocks, batches = self._batches(data, rng)
-        Ht = backend.from_numpy(np.ascontiguousarray(H0.T))
-        if first:
-            Ws = [backend.from_numpy(W0[order[a:b]]) for a, b in blocks]
-        else:
-            Ws = [self._solve_W(batch, Ht, max_sweeps=10) for batch in batches]
-        Ws, Ht, A, Bt, sq_norm, n_epochs, chunk_steps, history, _ = self._run(
-            batches, Ws, Ht, rng, backend, n_weight, n_features, past, "partial_fit", fixed
-        )
-        chunk_objective = 0.0
-        for batch, W_b in zip(batches, Ws):
-            chunk_objective += backend.scalar(_frobenius_half(batch, W_b, Ht))
-        attributes = self._factorization_attributes(Ht, fixed, n_epochs, history, True, backend)
-        attributes.update(self._statistics(A, Bt, sq_norm, n_weight, backend))
+            Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T, dtype=data.dtype))
+            statistics = {name: value if isinstance(value, float)
+                          else backend.from_numpy(value.astype(data.dtype))
+                          for name, value in self._statistics_.items()}
+            rho, scale, n_steps = self._rho, self._transform_scale, self.n_steps_
+        _, _, batches = self._batches(data, None, shuffle=False)
+        steps = self._steps(data, Ht, statistics, rho, beta, fixed, scale)
+        divergence, costs = 0.0, []
+        for batch in batches:
+            W_b, cost = steps(batch, None)
+            costs.append(cost)
+            divergence += backend.scalar(beta_divergence(
+                batch, W_b, steps.Ht, beta=beta, eps=steps.eps))
+        history = [(1, float(np.mean(costs)))]
+        attributes = self._factorization_attributes(steps.Ht, fixed, 1, history, True, backend)
+        attributes.update(self._statistics(steps, backend))
         attributes.update({
-            "n_steps_": int(n_steps + chunk_steps),
-            "reconstruction_err_": error_from_divergence(chunk_objective),
-            "_rng": rng,
+            "n_steps_": int(n_steps + len(batches)),
+            "reconstruction_err_": error_from_divergence(divergence),
+            "_rho": rho,
+            "_transform_scale": scale,
         })
         return attributes
 
-    def _statistics(self, A, Bt, sq_norm, n_weight, backend):
-        """The sufficient statistics, so that partial_fit can go on after fit."""
-        return {
-            "_A": backend.to_numpy(A).astype(np.float64),
-            "_Bt": backend.to_numpy(Bt).astype(np.float64),
-            "_sq_norm": float(sq_norm),
-            "_n_seen": float(n_weight),
-        }
+    def _statistics(self, steps, backend):
+        """The statistics of H's surrogate, so that partial_fit can go on after fit."""
+        return {"_statistics_": {
+            name: float(value) if isinstance(value, float)
+            else backend.to_numpy(value).astype(np.float64)
+            for name, value in steps.statistics.items()}}
 
-    def _solve_W(self, data, Ht, max_sweeps=None):
+    def _solve_W(self, data, Ht, max_iter, scale):
         n_samples, n_features = data.shape
         l1_W, l2_W, _, _ = self._regularization(n_samples, n_features)
-        return solve_rows_hals(
-            data, Ht, l1=l1_W, l2=l2_W,
-            max_sweeps=int(self.max_iter) if max_sweeps is None else max_sweeps, tol=self.tol,
-        )
+        return solve_W(data, Ht, beta=beta_from_loss(self.beta_loss), l1=l1_W, l2=l2_W,
+                       max_iter=max_iter, tol=self.tol, scale=scale)
 
     def _transform_data(self, data):
+        check_zeros_for_beta(data, beta_from_loss(self.beta_loss))
         backend = data.backend
         Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T, dtype=data.dtype))
-        return backend.to_numpy(self._solve_W(data, Ht))
+        return backend.to_numpy(self._solve_W(data, Ht, self._transform_iterations(),
+                                              self._transform_scale))
 
 
-def _frobenius_half(data, W, Ht):
-    """0.5 ||X - W H||^2 over the observed entries."""
-    return beta_divergence(data, W, Ht, beta=2.0, eps=0.0)
-
-
-def _frobenius_error(data, W, Ht):
-    return error_from_divergence(data.backend.scalar(_frobenius_half(data, W, Ht)))
+def _error(data, W, Ht, beta):
+    """``sqrt(2 * d_beta(X, W H))`` over the observed entries."""
+    eps = floors(data.dtype, data.max_value)[1]
+    divergence = data.sum_blocks(beta_divergence, W, Ht=Ht, beta=beta, eps=eps)
+    return error_from_divergence(data.backend.scalar(divergence))

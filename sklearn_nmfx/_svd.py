@@ -52,6 +52,12 @@ class TruncatedSVDTopics(FactorizationBase):
     n_oversamples : int, default=10
         Number of extra columns of the randomized sketch. Not used by ARPACK.
 
+    power_iteration_normalizer : {'auto', 'QR', 'LU', 'none'}, default='auto'
+        How the randomized solver renormalizes its power iterations: 'auto' an
+        LU factorization after every second pass over X, 'QR' or 'LU' after
+        every pass, 'none' only once at the end (fastest, and inaccurate when
+        ``n_iter`` is large). Not used by ARPACK.
+
     random_state : int, RandomState instance or None, default=None
         Seed of the random start (drawn with NumPy): a Gaussian matrix for the
         randomized solver, ARPACK's start vector otherwise. Pass an int for
@@ -145,6 +151,7 @@ class TruncatedSVDTopics(FactorizationBase):
         "algorithm": [StrOptions({"auto", "randomized", "arpack"})],
         "n_iter": [Interval(Integral, 1, None, closed="left")],
         "n_oversamples": [Interval(Integral, 0, None, closed="left")],
+        "power_iteration_normalizer": [StrOptions({"auto", "QR", "LU", "none"})],
         "random_state": ["random_state"],
         "tol": [Interval(Real, 0, None, closed="left")],
         "device": "no_validation",  # checked with a precise message by resolve_backend
@@ -157,6 +164,7 @@ class TruncatedSVDTopics(FactorizationBase):
         algorithm="auto",
         n_iter=6,
         n_oversamples=10,
+        power_iteration_normalizer="auto",
         random_state=None,
         tol=0.0,
         device=None,
@@ -165,6 +173,7 @@ class TruncatedSVDTopics(FactorizationBase):
         self.algorithm = algorithm
         self.n_iter = n_iter
         self.n_oversamples = n_oversamples
+        self.power_iteration_normalizer = power_iteration_normalizer
         self.random_state = random_state
         self.tol = tol
         self.device = device
@@ -235,6 +244,7 @@ class TruncatedSVDTopics(FactorizationBase):
                     _, S, Vt = randomized_svd(
                         data, k, n_oversamples=int(self.n_oversamples),
                         n_iter=int(self.n_iter), random_state=self.random_state, B=backend,
+                        normalizer=self.power_iteration_normalizer,
                     )
                 S, Vt = backend.to_numpy(S), backend.to_numpy(Vt)
         except (np.linalg.LinAlgError, RuntimeError) as exc:  # ARPACK, LAPACK, torch.linalg

@@ -245,6 +245,26 @@ def check_components_fit_in_memory(n_components, shape, dtype, whom):
         )
 
 
+
+def check_per_row_grams_fit_in_memory(n_components, shape, dtype, whom):
+    """Raise a ValueError, rather than exhaust the memory, when the per-row Gram
+    matrices of a fit with missing entries (one ``(n_components, n_components)``
+    matrix per feature, a few copies of them) need more than half of this
+    machine's memory."""
+    n_samples, n_features = shape
+    needed = np.dtype(dtype).itemsize * n_components * n_components * (
+        5 * n_features + 2 * n_samples)
+    total = _physical_memory()
+    if total and needed > total / 2:
+        raise ValueError(
+            f"n_components={n_components} is too large for {whom} with missing entries: "
+            f"the per-feature {n_components} x {n_components} Gram matrices that the "
+            f"missing entries need take about {needed / 2**30:.3g} GiB, more than half "
+            f"of this machine's {total / 2**30:.3g} GiB (n_features={n_features}). Use "
+            "fewer components, or MUNMF (whose missing-entry fit needs no Gram "
+            "matrices)."
+        )
+
 def validate_X(estimator, X, *, reset, whom, allow_nan=False, non_negative=True, device=None):
     """Validate X the scikit-learn way: 2-D float32/float64, dense (C order) or
     CSR/CSC without duplicates or stored zeros, and >= 0 with ``non_negative``.
@@ -357,8 +377,11 @@ def check_factor(A, shape, dtype, whom):
             raise
         raise ValueError(f"{whom}: {exc}") from exc
     if A.shape != tuple(shape):
+        which = ("first" if A.ndim == 2 and A.shape[1] == shape[1] else
+                 "second" if A.ndim == 2 and A.shape[0] == shape[0] else None)
+        wrong = f"wrong {which} dimension" if which else "wrong shape"
         raise ValueError(
-            f"Array with wrong shape passed to {whom}: expected {tuple(shape)}, got "
+            f"Array with {wrong} passed to {whom}: expected {tuple(shape)}, got "
             f"{A.shape}."
         )
     if A.dtype != dtype:

@@ -40,7 +40,7 @@ DIFFERS = {
     "device": "AutogradNMF runs on PyTorch only: None is PyTorch's CPU",
     "beta_loss": "AutogradNMF also takes a callable loss",
     "learning_rate": "SGDNMF's H step schedule, AutogradNMF's optimizer step",
-    "n_iter_no_change": "epochs without improvement, or learning-rate decays",
+    "alpha_H": "SGDNMF scales it by the rows of a minibatch, as MiniBatchNMF does",
     "shuffle": "a no-op in MUNMF (as in scikit-learn's mu solver), SGDNMF's row order",
 }
 

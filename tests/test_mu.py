@@ -276,7 +276,7 @@ def test_too_many_components_for_nndsvd():
 def test_custom_factors_of_wrong_shape_dtype_or_sign():
     X = low_rank_data(10, 8)
     W, H = np.ones((10, 2)), np.ones((2, 8))
-    with pytest.raises(ValueError, match=r"wrong shape passed to MUNMF \(input W\)"):
+    with pytest.raises(ValueError, match=r"wrong first dimension passed to MUNMF \(input W\)"):
         MUNMF(2, init="custom").fit(X, W=np.ones((9, 2)), H=H)
     with pytest.raises(TypeError, match=r"same dtype as X"):
         MUNMF(2, init="custom").fit(X, W=W.astype(np.float32), H=H)

@@ -565,7 +565,12 @@ OWN_BAD_PARAMS = {
     MUNMF: [({"beta_loss": "hinge"}, "beta_loss"), ({"beta_loss": np.nan}, "beta_loss"),
             ({"beta_loss": np.inf}, "beta_loss")],
     SGDNMF: [({"learning_rate": "optimal"}, "learning_rate"),
-             ({"batch_size": 0}, "batch_size"), ({"forget_factor": 0}, "forget_factor")],
+             ({"batch_size": 0}, "batch_size"), ({"forget_factor": -0.5}, "forget_factor"),
+             ({"max_no_improvement": 0}, "max_no_improvement"),
+             ({"fresh_restarts_max_iter": 0}, "fresh_restarts_max_iter"),
+             ({"transform_max_iter": 1.5}, "transform_max_iter"),
+             ({"beta_loss": "hinge"}, "beta_loss"),
+             ({"beta_loss": 1.0, "learning_rate": "lipschitz"}, "learning_rate")],
     AutogradNMF: [({"optimizer": "rmsprop"}, "optimizer"), ({"beta_loss": -np.inf}, "beta_loss"),
                   ({"nonnegativity": "abs"}, "nonnegativity"),
                   ({"optimizer": int}, "optimizer")],
@@ -638,9 +643,11 @@ def test_torch_missing_gives_an_import_error_naming_the_extra(cls, monkeypatch):
 def _custom_cases():
     W, H = np.ones((8, 2)), np.ones((2, 6))
     return {
-        "W of wrong shape": ({"W": np.ones((7, 2)), "H": H}, ValueError, r"wrong shape.*input W"),
+        "W of wrong shape": ({"W": np.ones((7, 2)), "H": H}, ValueError,
+                             r"wrong first dimension.*input W"),
+        # 'auto': the rank of H, so W
         "H of wrong shape": ({"W": W, "H": np.ones((3, 6))}, ValueError,
-                             r"wrong shape.*input [WH]"),  # 'auto': the rank of H, so W
+                             r"wrong (first|second) dimension.*input [WH]"),
         "float32 W": ({"W": W.astype(np.float32), "H": H}, TypeError, "same dtype as X"),
         "integer H": ({"W": W, "H": H.astype(int)}, TypeError, "same dtype as X"),
         "string W": ({"W": W.astype(str), "H": H}, TypeError, "same dtype as X"),

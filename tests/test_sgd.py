@@ -2,6 +2,7 @@
 
 import pickle
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -16,7 +17,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
-from sklearn_nmfx import SGDNMF
+from sklearn_nmfx import MUNMF, SGDNMF
 from sklearn_nmfx._backend import resolve_backend
 from sklearn_nmfx._kernels.hals import hals_sweeps, solve_rows_hals
 
@@ -99,18 +100,101 @@ def test_gradient_learning_rates_converge(learning_rate):
     X = low_rank_data(60, 25, rank=3)
     model = SGDNMF(n_components=3, batch_size=20, learning_rate=learning_rate, eta0=1.0,
                    random_state=0, max_iter=300, tol=1e-6)
-    with pytest.warns(ConvergenceWarning) if learning_rate == "invscaling" else _nothing():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # invscaling's late steps
         W = model.fit_transform(X)
     assert model.loss_curve_[-1] < 0.5 * model.loss_curve_[0]
     assert explained(X, W, model.components_) > 0.99
 
 
-class _nothing:
-    def __enter__(self):
-        return self
+def test_gradient_learning_rates_need_the_frobenius_loss():
+    X = low_rank_data(20, 10, rank=2)
+    with pytest.raises(ValueError, match=r"learning_rate='lipschitz' needs beta_loss="):
+        SGDNMF(2, beta_loss="kullback-leibler", learning_rate="lipschitz").fit(X)
 
-    def __exit__(self, *args):
-        return False
+
+@pytest.mark.parametrize("device", [None, "torch"])
+@pytest.mark.parametrize("beta_loss", ["frobenius", "kullback-leibler", "itakura-saito", 0.5, 3.0])
+def test_one_batch_without_memory_is_munmf(beta_loss, device):
+    """With one batch and forget_factor=0 a step is an iteration of MUNMF: the same
+    kernels, so the same fit (to rounding: MUNMF splits its steps over threads)."""
+    if device == "torch":
+        pytest.importorskip("torch")
+    X = low_rank_data(48, 12, rank=3) + 0.1
+    options = dict(n_components=3, beta_loss=beta_loss, random_state=0, tol=0.0, max_iter=60,
+                   device=device)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        W_mu = MUNMF(**options).fit_transform(X)
+        sgd = SGDNMF(batch_size=48, forget_factor=0.0, max_no_improvement=None, **options)
+        W_sgd = sgd.fit_transform(X)
+    assert sgd.n_steps_ == sgd.n_iter_ == 60
+    np.testing.assert_allclose(W_sgd, W_mu, rtol=1e-9, atol=1e-12 * np.abs(W_mu).max())
+
+
+def test_steps_and_epochs_are_counted_as_minibatchnmf_counts_them():
+    X = low_rank_data(50, 12, rank=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        full = SGDNMF(3, batch_size=16, tol=0.0, max_no_improvement=None, max_iter=7,
+                      random_state=0).fit(X)
+    assert full.n_steps_ == 7 * 4 and full.n_iter_ == 7  # 4 batches of 16, 16, 16, 2
+    early = SGDNMF(3, batch_size=16, tol=1e-2, max_iter=200, random_state=0).fit(X)
+    assert early.n_steps_ < 200 * 4
+    assert early.n_iter_ == -(-early.n_steps_ // 4)
+    stream = SGDNMF(3, batch_size=16, random_state=0)
+    stream.partial_fit(X[:10])
+    assert stream.n_steps_ == 1  # a chunk of at most batch_size rows is one step
+    stream.partial_fit(X[10:50])
+    assert stream.n_steps_ == 1 + 3
+
+
+def test_max_iter_without_early_stopping_warns():
+    X = low_rank_data(30, 10, rank=2)
+    with pytest.warns(ConvergenceWarning, match="Maximum number of iterations 3 reached"):
+        SGDNMF(2, batch_size=10, max_iter=3, tol=1e-12, max_no_improvement=None).fit(X)
+
+
+def test_transform_max_iter_bounds_the_transform_solve():
+    X = low_rank_data(40, 15, rank=3)
+    a = SGDNMF(3, beta_loss="kullback-leibler", random_state=0, transform_max_iter=1).fit(X)
+    b = SGDNMF(3, beta_loss="kullback-leibler", random_state=0, transform_max_iter=300).fit(X)
+    np.testing.assert_array_equal(a.components_, b.components_)  # the fit does not use it
+    err_a = np.linalg.norm(X - a.transform(X) @ a.components_)
+    err_b = np.linalg.norm(X - b.transform(X) @ b.components_)
+    assert err_b < err_a
+
+
+def test_fresh_restarts_solve_each_batch_and_still_fit():
+    X = low_rank_data(60, 20, rank=3)
+    model = SGDNMF(3, batch_size=20, fresh_restarts=True, fresh_restarts_max_iter=5,
+                   random_state=0)
+    W = model.fit_transform(X)
+    np.testing.assert_array_equal(W, model.transform(X))
+    assert explained(X, W, model.components_) > 0.99
+
+
+@pytest.mark.parametrize("beta_loss", ["kullback-leibler", 1.5])
+def test_beta_losses_on_sparse_x_are_not_densified_and_match_dense(beta_loss, monkeypatch):
+    X = sp.random(60, 40, density=0.2, random_state=0, format="csr") * 3
+    dense = SGDNMF(3, beta_loss=beta_loss, batch_size=20, random_state=0).fit(X.toarray())
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("X was densified")
+
+    monkeypatch.setattr(sp.csr_matrix, "toarray", refuse)
+    monkeypatch.setattr(sp.csr_matrix, "todense", refuse)
+    sparse = SGDNMF(3, beta_loss=beta_loss, batch_size=20, random_state=0).fit(X)
+    np.testing.assert_allclose(sparse.components_, dense.components_, rtol=1e-10,
+                               atol=1e-12 * np.abs(dense.components_).max())
+    assert sparse.n_steps_ == dense.n_steps_
+
+
+def test_missing_entries_with_many_components_are_refused_before_allocating():
+    X = np.ones((40, 20000))
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"n_components=300 is too large .* GiB"):
+        SGDNMF(300, init="random").fit(X)
 
 
 def test_sparse_and_dense_give_the_same_model():
@@ -167,8 +251,9 @@ def test_partial_fit_streams_close_to_a_batch_fit():
     for chunk in np.array_split(X, 10):
         stream.partial_fit(chunk)
         steps.append(stream.n_steps_)
-        assert stream._Bt.shape == (40, 4) and stream._A.shape == (4, 4)
-    assert steps == sorted(steps) and steps[0] > 0
+        statistics = stream._statistics_
+        assert statistics["Bt"].shape == (40, 4) and statistics["A"].shape == (4, 4)
+    assert steps == list(range(1, 11))  # chunks of 40 rows: one step each
     e_batch = explained(X, batch.transform(X), batch.components_)
     e_stream = explained(X, stream.transform(X), stream.components_)
     assert e_stream >= 0.99 * e_batch
@@ -234,21 +319,33 @@ small_matrices = st.integers(3, 8).flatmap(
 
 
 @given(X=small_matrices, k=st.integers(1, 3), batch_size=st.integers(1, 4),
+       beta_loss=st.sampled_from(["frobenius", "kullback-leibler", 1.5]),
        seed=st.integers(0, 2**16))
-def test_property_factors_non_negative_finite_and_objective_decreasing(X, k, batch_size, seed):
+def test_property_factors_non_negative_finite_and_fit_better_than_zero(X, k, batch_size,
+                                                                      beta_loss, seed):
     model = SGDNMF(n_components=k, init="random", batch_size=batch_size, random_state=seed,
-                   max_iter=20, tol=0.0)
-    import warnings
-
+                   beta_loss=beta_loss, max_iter=20, tol=0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         W = model.fit_transform(X)
     assert np.all(np.isfinite(W)) and np.all(np.isfinite(model.components_))
     assert W.min() >= 0 and model.components_.min() >= 0
+    if beta_loss == "frobenius":  # W = transform(X) solves least squares: never worse than 0
+        error = np.linalg.norm(X - W @ model.components_)
+        assert error <= np.linalg.norm(X) * (1 + 1e-7) + 1e-9
+
+
+@given(X=small_matrices, k=st.integers(1, 3), seed=st.integers(0, 2**16))
+def test_property_one_batch_without_memory_never_increases_the_objective(X, k, seed):
+    """One batch, forget_factor=0: MUNMF's steps, whose objective never increases."""
+    model = SGDNMF(n_components=k, init="random", batch_size=len(X), forget_factor=0.0,
+                   random_state=seed, max_iter=15, tol=0.0, max_no_improvement=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X)
     curve = np.array(model.loss_curve_)
     scale = max(curve[0], 1e-12)
     assert np.all(np.diff(curve) <= 1e-7 * scale)
-    assert curve[-1] <= curve[0] + 1e-7 * scale
 
 
 # -- the seed corpus ----------------------------------------------------------------

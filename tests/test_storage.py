@@ -20,7 +20,8 @@ DEVICES = [None] + (["torch"] if importlib.util.find_spec("torch") else [])
 CASES = [
     (MUNMF, {}), (MUNMF, {"init": "random"}), (MUNMF, {"beta_loss": "kullback-leibler"}),
     (MUNMF, {"beta_loss": 0.5, "max_iter": 50}),
-    (SGDNMF, {}),
+    (SGDNMF, {}), (SGDNMF, {"beta_loss": "kullback-leibler", "batch_size": 16}),
+    (SGDNMF, {"beta_loss": 1.5, "batch_size": 16, "fresh_restarts": True}),
     (AutogradNMF, {"max_iter": 100}), (TruncatedSVDTopics, {}),
 ]
 

@@ -96,12 +96,33 @@ def beta_divergence(data, W, Ht, *, beta, eps):
         WH_nz = B.clamp_min(data.product_at_nonzeros(W, Ht), eps)
         total_WH = xp.sum(xp.sum(W, axis=0) * xp.sum(Ht, axis=0))
         return xp.sum(vals * xp.log(vals / WH_nz)) - data.total + total_WH
+    if data.is_sparse and data.mask is None:
+        return _sparse_beta_divergence(data, W, Ht, beta, eps)
     total = 0.0
     for start, stop in data.dense_row_blocks():
         X_blk = B.densify(data.row_block(start, stop))
         WH = W[start:stop] @ Ht.T
         mask = None if data.mask is None else data.mask[start:stop]
         total = total + dense_terms(X_blk, WH, mask, beta, B, eps)
+    return total
+
+
+def _sparse_beta_divergence(data, W, Ht, beta, eps):
+    """d_beta for sparse X without densifying it: the terms with X at its non-zeros,
+    and ``sum (W H)^beta / beta`` (the terms of the zeros of X, for beta > 0) over
+    row blocks of W H. beta = 0 needs X > 0 everywhere (checked by the estimators):
+    its terms are those of the stored entries."""
+    B = data.backend
+    xp = B.namespace()
+    vals = data.values
+    WH_nz = B.clamp_min(data.product_at_nonzeros(W, Ht), eps)
+    if beta == 0:
+        ratio = vals / WH_nz
+        return xp.sum(ratio - xp.log(B.clamp_min(ratio, eps)) - 1.0)
+    total = xp.sum(vals**beta - beta * vals * WH_nz ** (beta - 1)) / (beta * (beta - 1))
+    for start, stop in data.dense_row_blocks():
+        WH = B.clamp_min(W[start:stop] @ Ht.T, eps)
+        total = total + xp.sum(WH**beta) / beta
     return total
 
 

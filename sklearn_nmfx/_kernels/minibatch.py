@@ -1,37 +1,38 @@
-"""Minibatch (online) NMF for the Frobenius loss, with non-negativity by projection.
+"""Minibatch (online) NMF for any beta divergence, scikit-learn's ``MiniBatchNMF`` scheme.
 
-The algorithm is the online matrix factorization of Mairal, Bach, Ponce & Sapiro
-(2010), the scheme that scikit-learn's ``MiniBatchNMF`` follows (Lefevre, Bach &
-Fevotte 2011), made to converge on a finite data set:
+The algorithm is the online NMF of Lefevre, Bach & Fevotte (2011), after the online
+matrix factorization of Mairal, Bach, Ponce & Sapiro (2010), as scikit-learn's
+``MiniBatchNMF`` runs it. The minibatches are visited in turn; for each batch
+``X_b``:
 
-- for each minibatch ``X_b``, its rows ``W_b`` are solved well with ``H`` fixed:
-  a few HALS sweeps (Cichocki & Phan 2009), i.e. projected coordinate steps of size
-  ``1 / (H H^T)_jj``, the Lipschitz constant of each column of ``W_b``;
-- the sufficient statistics ``A = W^T W`` (k x k) and ``B = W^T X`` (k x
-  n_features) are updated with the change of ``W_b``. During ``fit`` the old
-  contribution of the batch is replaced by the new one (as in SAG / MISO), so
-  ``A`` and ``B`` always belong to the stored W and ``A H - B`` is the exact
-  gradient of the full objective in H: every step decreases the objective and the
-  epochs converge like batch alternating least squares, at the cost of one pass
-  over X per epoch. In streaming (``partial_fit``) the statistics of earlier
-  chunks are kept with a forgetting factor instead (memory bounded by one chunk);
-- ``H`` then takes projected gradient steps on ``0.5 tr(H^T A H) - tr(H^T B)``:
-  by default one HALS sweep over its rows (step ``1 / A_jj`` per row, the
-  Lipschitz constant of that block), or full steps ``eta / lambda_max(A)`` with an
-  ``eta`` schedule (constant, inverse scaling, adaptive) as in ``SGDRegressor``.
+- its rows ``W_b`` take a majorization-minimization step with H fixed (or, with
+  ``fresh_restarts``, are solved from scratch, ``solve.solve_W``);
+- the statistics of H's surrogate objective are multiplied by ``rho`` (the forget
+  factor, ``forget_factor ** (batch_size / n_samples)``) and the batch's terms are
+  added;
+- H takes a majorization-minimization step on that surrogate.
 
-Non-negativity is kept by projection (``max(0, .)``), which gives exact zeros; no
-penalty lets an entry go negative. H is kept transposed (``Ht``, shape
-``(n_features, n_components)``), so that the update of ``Ht`` against ``(A, B^T)``
-is the update of ``W_b`` against ``(H H^T, X_b H^T)``: one function serves both.
+The steps are those of MUNMF, the same functions: for the Frobenius loss the fast
+multiplicative update (``mu.frobenius_update``: Pham et al.'s tighter majorant,
+repeated on fixed products as Gillis & Glineur do), on the statistics
+``A = sum rho^t W_b^T W_b`` (k x k) and ``Bt = sum rho^t X_b^T W_b``, so that with
+one batch and ``rho = 0`` a step is exactly an iteration of MUNMF; for the other
+beta divergences the Fevotte & Idier ratio, whose numerator and denominator are
+accumulated as scikit-learn accumulates them. Sparse X is never densified.
+``learning_rate`` other than 'mu' (Frobenius loss only) replaces the steps by HALS
+sweeps ('lipschitz') or projected gradient steps of a schedule ('constant',
+'invscaling', 'adaptive'), on the same statistics.
 
-The objective of the stored W and current H needs no extra pass over X:
-``0.5 ||X - W H||^2 = 0.5 (||X||^2 - 2 <B, H> + <A, H H^T>)``.
+H is kept transposed (``Ht``, shape ``(n_features, n_components)``), so that the
+update of ``Ht`` against ``(A, Bt)`` is the update of ``W_b`` against
+``(H H^T, X_b H^T)``: one function serves both.
 
-Missing entries (a mask of observed entries, missing entries of X set to zero) make
-the Gram matrix of each row its own (:func:`hals.row_grams`): column ``j`` of H sees
-``A_j = sum_i m_ij w_i w_i^T``, so the masked gradients are exact and the algorithm
-is the same.
+The stopping rules are scikit-learn's: the relative change of H between two steps
+falls to ``tol``, or an exponentially weighted average of the batch costs has not
+improved for ``max_no_improvement`` steps.
+
+Missing entries (a mask of observed entries) take the general ratio steps (and,
+with 'lipschitz' or the gradient rates, per-row Gram matrices, ``hals.row_grams``).
 """
 
 import math
@@ -39,21 +40,57 @@ import math
 import array_api_compat
 import numpy as np
 
-from .driver import iterate
-from .hals import gram_product, gram_quadratic, hals_sweeps, row_grams
-from .losses import frobenius_objective, penalty
+from .driver import check_finite
+from .hals import gram_product, hals_sweeps, row_grams
+from .losses import beta_divergence, frobenius_objective, penalty
+from .mu import beta_H_terms, beta_step, frobenius_update, inner_repeats, update_exponent
 
-LEARNING_RATES = ("lipschitz", "constant", "invscaling", "adaptive")
+LEARNING_RATES = ("mu", "lipschitz", "constant", "invscaling", "adaptive")
 
 
-def decayed_statistics(statistics, n_rows, forget_factor):
-    """The statistics of the rows seen so far, weighted for a new chunk of ``n_rows``
-    rows: the weight of the past is multiplied by ``forget_factor ** (n_rows /
-    n_seen)``. ``statistics`` is ``(A, Bt, squared_norm, n_seen)``; returns the
-    decayed ``(A, Bt, squared_norm)`` and the weight of all rows with the chunk."""
-    A, Bt, squared_norm, n_seen = statistics
-    decay = float(forget_factor) ** (n_rows / max(n_seen, 1.0))
-    return (decay * A, decay * Bt, decay * squared_norm), decay * n_seen + n_rows
+def forget_rate(forget_factor, batch_rows, n_samples):
+    """``rho``, the weight kept by the statistics at each step: ``forget_factor **
+    (batch_rows / n_samples)`` (scikit-learn's ``MiniBatchNMF``)."""
+    return float(forget_factor) ** (batch_rows / n_samples)
+
+
+def initial_statistics(Ht, beta, B):
+    """The statistics before any batch: for the Frobenius loss zeros for ``(A, Bt)``
+    with a weight of 0 rows; for the other losses scikit-learn's ``(H, 1)`` for the
+    ratio's numerator and denominator (the start H as the ratio)."""
+    xp = B.namespace()
+    if beta == 2:
+        k = Ht.shape[1]
+        return {"A": xp.zeros((k, k), dtype=Ht.dtype, device=array_api_compat.device(Ht)),
+                "Bt": xp.zeros_like(Ht), "weight": 0.0}
+    return {"numerator": xp.asarray(Ht, copy=True), "denominator": xp.ones_like(Ht)}
+
+
+def masked_frobenius_update(F, XG, grams, l1, l2, n_repeats, floor, B, delta=0.05,
+                            fixed=None, relax=1.99):
+    """``mu.frobenius_update`` for per-row Gram matrices (missing entries): the fast
+    MU step ``F - s (F G_i + l2 F - X G + l1)`` of each row ``i`` with its own
+    diagonal majorant ``s_i = relax / (G_i 1 + l2)``, projected on ``F >= 0``,
+    repeated while it still moves; the columns ``fixed`` are kept."""
+    xp = B.namespace()
+    scale = relax / B.clamp_min(xp.sum(grams, axis=1) + l2, floor)
+    first = None
+    for _ in range(n_repeats):
+        grad = gram_product(F, grams, B) - XG
+        if l2:
+            grad = grad + l2 * F
+        if l1:
+            grad = grad + l1
+        new = B.clamp_min(F - scale * grad, 0.0)
+        if fixed is not None:
+            new = xp.where(fixed[None, :], F, new)
+        moved = B.scalar(B.sum_of_squares(new - F))
+        F = new
+        if first is None:
+            first = moved
+        elif moved <= delta * delta * first:
+            break
+    return F
 
 
 def projected_gradient_step(Ht, A, Bt, *, l1, l2, eta, B, fixed=None):
@@ -71,24 +108,155 @@ def projected_gradient_step(Ht, A, Bt, *, l1, l2, eta, B, fixed=None):
     step = B.clamp_min(Ht - (eta / lipschitz) * grad, 0.0)
     if fixed is None:
         return step
-    xp = B.namespace()
-    keep = np.zeros(Ht.shape[1], dtype=bool)
-    keep[list(fixed)] = True
-    keep = xp.asarray(keep, device=array_api_compat.device(Ht))
-    return xp.where(keep[None, :], Ht, step)
+    return B.namespace().where(fixed[None, :], Ht, step)
 
 
-def objective_from_statistics(sq_norm, A, Bt, Ht, B):
-    """``0.5 ||X - W H||^2`` from ``A = W^T W`` and ``Bt = X^T W`` (no pass over X);
-    over the observed entries with per-feature ``A`` (missing entries)."""
-    return frobenius_objective(sq_norm, B.namespace().sum(Bt * Ht), gram_quadratic(A, Ht, B))
+class MinibatchSteps:
+    """The minibatch step of one fit (or one stream), with its statistics.
+
+    Parameters
+    ----------
+    Ht : array of shape (n_features, n_components)
+        The transpose of H (the start); updated by each step (``self.Ht``).
+    statistics : dict
+        From :func:`initial_statistics` or an earlier fit.
+    beta : float
+    rho : float
+        The weight kept by the statistics at each step.
+    penalties : callable
+        ``penalties(n_rows) -> (l1_W, l2_W, l1_H, l2_H)``: the regularization weights
+        for a batch of ``n_rows`` rows (``losses.regularization``).
+    learning_rate : str
+        One of :data:`LEARNING_RATES`.
+    eta0, power_t : float
+        The step schedule of the gradient learning rates.
+    floor, eps : float
+        ``mu.floors`` of the whole data.
+    fresh_restarts, fresh_restarts_max_iter : bool, int
+        Whether each batch's W is solved from scratch (``solve_W(batch, Ht,
+        max_iter)``), and the iterations of that solve.
+    solve_W : callable
+        ``solve_W(batch, Ht, max_iter) -> W_b``.
+    B : backend
+    fixed : sequence of int, default=None
+        Components whose column of ``Ht`` is kept as given, bit for bit.
+    """
+
+    def __init__(self, Ht, statistics, *, beta, rho, penalties, learning_rate, eta0, power_t,
+                 floor, eps, fresh_restarts, fresh_restarts_max_iter, solve_W, B, fixed=None):
+        self.Ht = Ht
+        self.statistics = dict(statistics)
+        self.quadratic = "A" in statistics
+        self.beta, self.rho, self.penalties = beta, float(rho), penalties
+        self.learning_rate, self.eta, self.eta0, self.power_t = (
+            learning_rate, float(eta0), float(eta0), float(power_t))
+        self.floor, self.eps = floor, eps
+        self.fresh_restarts, self.fresh_restarts_max_iter = fresh_restarts, fresh_restarts_max_iter
+        self.solve_W, self.B = solve_W, B
+        self.fixed_list = None if fixed is None else [int(j) for j in fixed]
+        self.fixed = None
+        if fixed is not None:
+            xp = B.namespace()
+            self.fixed = B.bool_array(np.isin(np.arange(Ht.shape[1]), self.fixed_list))
+            self._fixed_index = xp.asarray(np.asarray(self.fixed_list, dtype=np.int64),
+                                           device=array_api_compat.device(Ht))
+            self._fixed_values = xp.asarray(Ht[:, self._fixed_index], copy=True)
+
+    def __call__(self, batch, W):
+        """One step on the batch (a data matrix) with its current rows W (None: solved
+        from scratch). Returns the new W and the batch cost (its divergence plus the
+        penalties, per row, after the W step and before the H step)."""
+        B = self.B
+        xp = B.namespace()
+        n_rows, n_features = batch.shape
+        l1_W, l2_W, l1_H, l2_H = self.penalties(n_rows)
+        Ht = self.Ht
+        XHt = HtHt = None
+        if self.fresh_restarts or W is None:
+            W = self.solve_W(batch, Ht, self.fresh_restarts_max_iter)
+        elif self.quadratic and self.learning_rate == "mu":
+            XHt, HtHt = batch.matmul(Ht), row_grams(batch, Ht, B)
+            repeats = inner_repeats(batch.n_nonzero, n_rows, n_features, Ht.shape[1])
+            update = frobenius_update if HtHt.ndim == 2 else masked_frobenius_update
+            W = update(W, XHt, HtHt, l1_W, l2_W, repeats, self.floor, B)
+        elif self.quadratic:
+            XHt, HtHt = batch.matmul(Ht), row_grams(batch, Ht, B)
+            W, _ = hals_sweeps(W, XHt, HtHt, l1=l1_W, l2=l2_W, max_sweeps=10, tol=0.1, B=B)
+        else:
+            W = beta_step(batch, W, Ht, beta=self.beta, l1=l1_W, l2=l2_W, floor=self.floor,
+                          eps=self.eps)
+        if self.quadratic and batch.mask is None:
+            if XHt is None:
+                XHt, HtHt = batch.matmul(Ht), B.gram(Ht)
+            WtW = B.gram(W)
+            divergence = frobenius_objective(batch.squared_norm, B.inner(W, XHt),
+                                             B.inner(WtW, HtHt))
+        else:
+            WtW = None
+            divergence = beta_divergence(batch, W, Ht, beta=self.beta, eps=self.eps)
+        cost = B.scalar(divergence + penalty(W, Ht, l1_W, l2_W, l1_H, l2_H, xp)) / n_rows
+        if self.quadratic:
+            self._quadratic_H_step(batch, W, WtW)
+        else:
+            self._ratio_H_step(batch, W, l1_H, l2_H)
+        return W, cost
+
+    def _quadratic_H_step(self, batch, W, WtW):
+        B, rho, stats = self.B, self.rho, self.statistics
+        grams = WtW if WtW is not None else row_grams(batch.T, W, B)
+        if stats["A"].ndim != grams.ndim:  # the first masked batch: per-row grams
+            stats["A"] = stats["A"][None, :, :] + 0.0 * grams
+        stats["A"] = rho * stats["A"] + grams
+        stats["Bt"] = rho * stats["Bt"] + batch.rmatmul(W)
+        stats["weight"] = rho * stats["weight"] + batch.shape[0]
+        _, _, l1_H, l2_H = self.penalties(stats["weight"])
+        A, Bt, Ht = stats["A"], stats["Bt"], self.Ht
+        if self.learning_rate == "mu":
+            repeats = inner_repeats(batch.n_nonzero, Ht.shape[0], batch.shape[0], Ht.shape[1])
+            update = frobenius_update if A.ndim == 2 else masked_frobenius_update
+            Ht = update(Ht, Bt, A, l1_H, l2_H, repeats, self.floor, B, fixed=self.fixed)
+        elif self.learning_rate == "lipschitz":
+            Ht, _ = hals_sweeps(Ht, Bt, A, l1=l1_H, l2=l2_H, max_sweeps=1, tol=0.0, B=B,
+                                fixed=self.fixed_list)
+        else:
+            Ht = projected_gradient_step(Ht, A, Bt, l1=l1_H, l2=l2_H, eta=self.eta, B=B,
+                                         fixed=self.fixed)
+        self.Ht = self._keep_fixed(Ht)
+
+    def _ratio_H_step(self, batch, W, l1_H, l2_H):
+        """scikit-learn's online ratio: ``H = (A / B) ** gamma`` with
+        ``A = rho A + num * H ** (1 / gamma)`` and ``B = rho B + den`` (penalties of the
+        batch in ``den``)."""
+        B, rho, stats, Ht = self.B, self.rho, self.statistics, self.Ht
+        num, den = beta_H_terms(batch, W, Ht=Ht, beta=self.beta, eps=self.eps)
+        if l2_H:
+            den = den + l2_H * Ht
+        if l1_H:
+            den = den + l1_H
+        gamma = update_exponent(self.beta)
+        stats["numerator"] = rho * stats["numerator"] + num * (
+            Ht if gamma == 1.0 else Ht ** (1.0 / gamma))
+        stats["denominator"] = rho * stats["denominator"] + den
+        new = stats["numerator"] / B.clamp_min(stats["denominator"], self.floor)
+        if gamma != 1.0:
+            new = new**gamma
+        if self.fixed is not None:
+            new = B.namespace().where(self.fixed[None, :], Ht, new)
+        self.Ht = self._keep_fixed(new)
+
+    def _keep_fixed(self, Ht):
+        """The fixed columns, bit for bit whatever the rounding of the step."""
+        if self.fixed is not None:
+            Ht[:, self._fixed_index] = self._fixed_values
+        return Ht
+
+    def start_epoch(self, n_epoch):
+        if self.learning_rate == "invscaling":
+            self.eta = self.eta0 / n_epoch**self.power_t
 
 
-def minibatch_nmf(
-    batches, Ws, Ht, *, A_past=None, Bt_past=None, sq_norm_past=0.0,
-    l1_W, l2_W, l1_H, l2_H, max_iter, tol, n_iter_no_change, learning_rate, eta0,
-    power_t, rng, shuffle, B, w_sweeps=10, h_sweeps=1, fixed=None, callback=None,
-):
+def minibatch_nmf(batches, Ws, steps, *, n_samples, max_iter, tol, max_no_improvement, rng,
+                  shuffle, B, callback=None):
     """Epochs of minibatch NMF over ``batches`` (the rows of X in blocks).
 
     Parameters
@@ -97,120 +265,81 @@ def minibatch_nmf(
         The minibatches of X (rows), in the order of ``Ws``.
     Ws : list of arrays of shape (batch_rows, n_components)
         The current W rows of each batch (the start).
-    Ht : array of shape (n_features, n_components)
-        The transpose of H (the start).
-    A_past, Bt_past, sq_norm_past : arrays, arrays and float, default=None, None, 0
-        Statistics of earlier chunks (streaming), already weighted by the
-        forgetting factor; they stay fixed while this data is fitted.
-    l1_W, l2_W, l1_H, l2_H : float
-        Regularization weights (``losses.regularization``; the H weights scaled to
-        the number of samples the statistics stand for).
+    steps : MinibatchSteps
+        The step, holding H (``steps.Ht``) and its statistics.
+    n_samples : int
+        The rows of X (the weight of the batch costs' moving average).
     max_iter : int
-        Maximum number of epochs.
+        Maximum number of epochs (passes over the batches).
     tol : float
-        An epoch improves when ``sqrt(2 * objective)`` falls by at least ``tol``
-        times its value at the start.
-    n_iter_no_change : int
-        Stop after this many epochs in a row without improvement (with
-        ``learning_rate='adaptive'``, divide ``eta`` by 5 instead, and stop once it
-        is below 1e-6).
-    learning_rate : {'lipschitz', 'constant', 'invscaling', 'adaptive'}
-        Step of H: 'lipschitz' is a HALS sweep (step ``1 / A_jj`` for row j of H);
-        the others are full projected gradient steps ``eta / lambda_max(A)`` with
-        ``eta = eta0``, ``eta0 / t ** power_t`` (t the epoch), or adaptive.
+        Stop once a step changes H by at most ``tol`` times its norm (tol > 0).
+    max_no_improvement : int or None
+        Stop once the moving average of the batch costs has not improved for this
+        many steps (with ``learning_rate='adaptive'``, divide the step by 5 first,
+        and stop once it is below 1e-6). None: never.
     rng : numpy RandomState
         Order of the batches in each epoch when ``shuffle``.
     B : backend
-    w_sweeps, h_sweeps : int
-        HALS sweeps per minibatch for ``W_b`` (at most; stopped once they stall)
-        and for H.
-    fixed : sequence of int, default=None
-        Components whose column of ``Ht`` is kept as given, bit for bit.
     callback : callable, default=None
-        Called as ``callback(epoch, objective)`` after every epoch (and at 0).
+        Called as ``callback(epoch, mean_batch_cost)`` after every epoch.
 
     Returns
     -------
-    Ws, Ht : list of arrays, array
-    A, Bt : arrays
-        The statistics of this data and the past ones together.
-    sq_norm : float
-    n_epochs : int
+    Ws : list of arrays
     n_steps : int
         Minibatch steps run.
     history : list of (int, float)
-        The objective (0.5 ||X - W H||^2 plus penalties, past chunks included) at
-        the start and after every epoch.
+        The mean batch cost of every epoch (the last one may be partial).
     converged : bool
+        Whether a stopping rule stopped the fit before ``max_iter`` epochs.
     """
-    xp = B.namespace()
     Ws = list(Ws)
-    A = A_past + 0.0 if A_past is not None else xp.zeros((Ht.shape[1], Ht.shape[1]), dtype=Ht.dtype)
-    Bt = Bt_past + 0.0 if Bt_past is not None else xp.zeros_like(Ht)
-    sq_norm = float(sq_norm_past)
-    for batch, W in zip(batches, Ws):
-        A = A + row_grams(batch.T, W, B)
-        Bt = Bt + batch.T.matmul(W)
-        sq_norm += batch.squared_norm
+    n_batches = len(batches)
+    ewa = {"cost": None, "min": None, "no_improvement": 0}
+    history = []
+    n_steps = 0
+    dtype = B.numpy_dtype(steps.Ht)
+    lowering = None if steps.learning_rate in ("mu", "lipschitz") else "eta0"
 
-    def objective():
-        value = objective_from_statistics(sq_norm, A, Bt, Ht, B)
-        value = value + sum(penalty(W, None, l1_W, l2_W, 0.0, 0.0, xp) for W in Ws)
-        return B.scalar(value + penalty(None, Ht, 0.0, 0.0, l1_H, l2_H, xp))
-
-    current = objective()
-    error_at_init = math.sqrt(2.0 * max(current, 0.0))
-    state = {"eta": float(eta0), "best_error": error_at_init, "no_improvement": 0,
-             "n_steps": 0}
-
-    def epoch(n_epoch, check):
-        nonlocal A, Bt, Ht
-        order = rng.permutation(len(batches)) if shuffle else range(len(batches))
-        if learning_rate == "invscaling":
-            state["eta"] = float(eta0) / n_epoch**power_t
-        for index in order:
-            batch, W_old = batches[index], Ws[index]
-            XHt = batch.matmul(Ht)
-            HtHt = row_grams(batch, Ht, B)
-            W_new, _ = hals_sweeps(W_old, XHt, HtHt, l1=l1_W, l2=l2_W, max_sweeps=w_sweeps,
-                                   tol=0.1, B=B)
-            A = A + (row_grams(batch.T, W_new, B) - row_grams(batch.T, W_old, B))
-            Bt = Bt + batch.T.matmul(W_new - W_old)
-            Ws[index] = W_new
-            if learning_rate == "lipschitz":
-                Ht, _ = hals_sweeps(Ht, Bt, A, l1=l1_H, l2=l2_H, max_sweeps=h_sweeps, tol=0.0,
-                                    B=B, fixed=fixed)
-            else:
-                Ht = projected_gradient_step(Ht, A, Bt, l1=l1_H, l2=l2_H, eta=state["eta"],
-                                             B=B, fixed=fixed)
-            state["n_steps"] += 1
-        # A is cheap to recompute exactly: no drift from the incremental updates
-        A = (A_past + 0.0) if A_past is not None else xp.zeros_like(A)
-        for batch, W in zip(batches, Ws):
-            A = A + row_grams(batch.T, W, B)
-        return objective()
-
-    def converged(n_epoch, current):
-        """No improvement by ``tol`` in ``n_iter_no_change`` epochs (with the adaptive
-        rate: then a smaller eta first)."""
-        error = math.sqrt(2.0 * max(current, 0.0))
-        if error_at_init == 0:
+    def stop_after(batch_rows, cost, H_change, H_norm):
+        """scikit-learn's ``MiniBatchNMF`` rules, after every step but the first."""
+        alpha = min(batch_rows / (n_samples + 1), 1.0)
+        ewa["cost"] = cost if ewa["cost"] is None else ewa["cost"] * (1 - alpha) + cost * alpha
+        if tol > 0 and H_change <= tol * H_norm:
             return True
-        if state["best_error"] - error >= tol * error_at_init:
-            state["no_improvement"] = 0
+        if ewa["min"] is None or ewa["cost"] < ewa["min"]:
+            ewa["no_improvement"], ewa["min"] = 0, ewa["cost"]
         else:
-            state["no_improvement"] += 1
-        state["best_error"] = min(state["best_error"], error)
-        if state["no_improvement"] < n_iter_no_change:
+            ewa["no_improvement"] += 1
+        if max_no_improvement is None or ewa["no_improvement"] < max_no_improvement:
             return False
-        if learning_rate == "adaptive" and state["eta"] > 1e-6:
-            state["eta"] /= 5.0
-            state["no_improvement"] = 0
+        if steps.learning_rate == "adaptive" and steps.eta > 1e-6:
+            steps.eta /= 5.0
+            ewa["no_improvement"] = 0
             return False
         return True
 
-    n_epochs, history, is_converged = iterate(
-        epoch, current, max_iter=max_iter, converged=converged, dtype=B.numpy_dtype(Ht),
-        callback=callback, unit="epoch", lowering=None if learning_rate == "lipschitz" else "eta0",
-    )
-    return Ws, Ht, A, Bt, sq_norm, n_epochs, state["n_steps"], history, is_converged
+    for n_epoch in range(1, max_iter + 1):
+        steps.start_epoch(n_epoch)
+        order = rng.permutation(n_batches) if shuffle else range(n_batches)
+        costs, stopped = [], False
+        for index in order:
+            batch = batches[index]
+            Ht_before = B.namespace().asarray(steps.Ht, copy=True)
+            Ws[index], cost = steps(batch, Ws[index])
+            n_steps += 1
+            check_finite(cost, n_epoch, dtype=dtype, unit="epoch", lowering=lowering)
+            costs.append(cost)
+            if n_steps == 1:  # H was not updated before the first step's cost
+                continue
+            change = math.sqrt(B.scalar(B.sum_of_squares(steps.Ht - Ht_before)))
+            norm = math.sqrt(B.scalar(B.sum_of_squares(steps.Ht)))
+            if stop_after(batch.shape[0], cost, change, norm):
+                stopped = True
+                break
+        history.append((n_epoch, float(np.mean(costs))))
+        if callback is not None:
+            callback(n_epoch, history[-1][1])
+        if stopped:
+            return Ws, n_steps, history, True
+    return Ws, n_steps, history, False

@@ -23,26 +23,28 @@ from sklearn.utils import check_random_state
 from sklearn.utils.extmath import svd_flip
 
 
-def range_basis(times, rtimes, Q, *, n_products, lu_every, B):
+def range_basis(times, rtimes, Q, *, n_products, lu_every, B, normalizer="LU"):
     """An orthonormal basis of the range of ``A (A^T A)^m Q`` by power iterations.
 
     ``times`` and ``rtimes`` are ``G -> A @ G`` and ``G -> A.T @ G``; they are applied
     in turn, ``n_products`` times in all, starting with ``times``. After every
     ``lu_every``-th product the basis is renormalized by the ``P L`` factor of its
     LU factorization (several times cheaper than QR, the same range); the last
-    product is orthonormalized by QR. The products are fresh arrays, which LU and
-    QR overwrite.
+    product is orthonormalized by QR. With ``normalizer='QR'`` the renormalizations
+    are QR's, with 'none' there are none. The products are fresh arrays, which LU
+    and QR overwrite.
     """
     products = (times, rtimes)
+    renormalize = {"LU": B.lu_basis, "QR": B.qr_basis, "none": None}[normalizer]
     for i in range(n_products - 1):
         Q = products[i % 2](Q)
-        if (i + 1) % lu_every == 0:
-            Q = B.lu_basis(Q)
+        if renormalize is not None and (i + 1) % lu_every == 0:
+            Q = renormalize(Q)
     return B.qr_basis(products[(n_products - 1) % 2](Q))
 
 
 def randomized_svd(data, n_components, *, n_oversamples, n_iter, random_state, B,
-                   scheme="subspace"):
+                   scheme="subspace", normalizer="auto"):
     """Rank-``n_components`` SVD of ``data`` by randomized power iterations.
 
     Halko, Martinsson & Tropp (2011), algorithm 4.4. With ``l = n_components +
@@ -71,6 +73,10 @@ def randomized_svd(data, n_components, *, n_oversamples, n_iter, random_state, B
         small SVD from its Gram matrix. 'scikit-learn': scikit-learn's
         ``randomized_svd`` (``2 * n_iter + 1`` products, each normalized, LAPACK's
         gesdd on the projection, signs flipped as it flips them).
+    normalizer : {'auto', 'LU', 'QR', 'none'}, default='auto'
+        The renormalization of the 'subspace' power iterations (scikit-learn's
+        ``power_iteration_normalizer``): 'auto' an LU after every second product,
+        'LU' or 'QR' after every product, 'none' only the final QR.
 
     Returns
     -------
@@ -91,7 +97,9 @@ def randomized_svd(data, n_components, *, n_oversamples, n_iter, random_state, B
     narrow = min(n_samples, n_features)
     size = min(n_components + n_oversamples, narrow)
     Q = B.from_numpy(_gaussian(rng, (narrow, size), data.dtype))
-    Q = range_basis(At_times, A_times, Q, n_products=2 * max(int(n_iter), 1), lu_every=2, B=B)
+    Q = range_basis(At_times, A_times, Q, n_products=2 * max(int(n_iter), 1),
+                    lu_every=2 if normalizer == "auto" else 1, B=B,
+                    normalizer="LU" if normalizer == "auto" else normalizer)
     # A ~ Q Q^T A = Q (A^T Q)^T; the SVD of the (wide, size) matrix A^T Q.
     Ub, S, Vb = _thin_svd(At_times(Q), n_components, B)
     # A^T Q = Ub S Vb^T  =>  A ~ (Q Vb) S Ub^T
