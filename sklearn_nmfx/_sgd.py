@@ -238,7 +238,7 @@ class SGDNMF(NMFBase):
     >>> W = model.fit_transform(X)
     >>> W.shape, model.components_.shape
     ((6, 2), (2, 2))
-    >>> bool(model.reconstruction_err_ < 0.1)
+    >>> bool(model.reconstruction_err_ < 0.1 * np.linalg.norm(X))
     True
     >>> stream = SGDNMF(n_components=2, random_state=0)
     >>> for chunk in (X[:3], X[3:]):
