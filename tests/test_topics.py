@@ -179,3 +179,78 @@ def test_coherence_scorer_in_grid_search():
                               scoring=coherence_scorer("npmi", n_top=4),
                               error_score="raise").fit(docs)
     assert search.best_params_["nmf__n_components"] == 3
+
+
+# -- ties, zero weights, empty poles and garbage (issues 18 and 19) --------------------
+def test_zero_weight_terms_are_no_topic_words():
+    model = Fitted([[0.0, 0.9, 0.0, 0.5], [0.0, 0.0, 0.0, 0.0]])
+    assert top_terms(model, NAMES, n_top=3) == [["b", "d"], []]
+    assert show_topics(model, NAMES, n_top=3) == ["b d", ""]
+    table = topic_table(model, NAMES, n_top=3)
+    assert table.shape == (2, 2)
+    assert list(table["Topic # 01"]) == ["b", "d"] and list(table["Topic # 02"]) == ["", ""]
+
+
+def test_no_negative_pole_without_negative_weights():
+    # like the first SVD component of TF-IDF: every weight positive, some tied
+    model = Fitted([[0.9, 0.2, 0.2, 0.2], [0.5, -0.4, 0.1, -0.3]])
+    assert top_terms(model, NAMES, n_top=2) == [(["a", "b"], []), (["a", "c"], ["b", "d"])]
+    assert show_topics(model, NAMES, n_top=2) == ["a b", "a c | b d"]
+    table = topic_table(model, NAMES, n_top=2)
+    assert list(table["Topic # 01 -"]) == ["", ""]
+
+
+def test_ties_are_broken_by_term():
+    # equal weights: listed in the order of their terms, whatever the column order
+    names = ["zeta", "alpha", "mu", "beta"]
+    model = Fitted([[0.5, 0.5, 0.1, 0.5]])
+    assert top_terms(model, names, n_top=2) == [["alpha", "beta"]]
+    assert top_terms(model, names, n_top=4) == [["alpha", "beta", "zeta", "mu"]]
+    # the same among many ties (argpartition alone would pick any of them)
+    n = 1000
+    tied = Fitted(np.r_[1.0, np.full(n - 1, 0.25)][None, :])
+    names = [f"t{i:04d}" for i in range(n)][::-1]
+    assert top_terms(tied, names, n_top=3) == [["t0999", "t0000", "t0001"]]
+    from sklearn_nmfx.topics import top_terms_with_weights
+
+    assert top_terms_with_weights(model, ["zeta", "alpha", "mu", "beta"], n_top=2) == [
+        [("alpha", 0.5), ("beta", 0.5)]]
+
+
+@pytest.mark.parametrize("n_top", [-1, 0, 2.5, "3", True, None])
+def test_bad_n_top_is_refused(n_top):
+    model = Fitted([[0.1, 0.9, 0.5, 0.2]])
+    for call in (lambda: top_terms(model, NAMES, n_top=n_top),
+                 lambda: show_topics(model, NAMES, n_top=n_top),
+                 lambda: top_term_indices(model, n_top),
+                 lambda: topic_coherence(model, np.eye(4), n_top=n_top)):
+        with pytest.raises(ValueError, match="n_top must be a positive integer"):
+            call()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_coherence_refuses_non_finite_data(bad, sparse):
+    model = Fitted([[0.9, 0.8, 0.0, 0.1]])
+    X = np.full((4, 4), bad)
+    if sparse:
+        X = sp.csr_matrix(X)
+    for measure in ("npmi", "umass"):
+        with pytest.raises(ValueError, match="NaN|infinite"):
+            topic_coherence(model, X, n_top=2, measure=measure)
+    with pytest.raises(ValueError, match="NaN"):
+        coherence_scorer("npmi", n_top=2)(model, np.where(np.eye(4) > 0, np.nan, 1.0))
+
+
+def test_dominant_topic_refuses_bad_w():
+    model = Fitted([[0.9, 0.8, 0.0, 0.1], [0.1, 0.0, 0.9, 0.8]])
+    with pytest.raises(ValueError, match="W has 3 columns, but the model has 2 topics"):
+        dominant_topic(model, W=np.ones((5, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        dominant_topic(model, W=np.array([[np.nan, 0.2], [0.1, 0.3]]))
+    with pytest.raises(ValueError, match="NaN"):
+        dominant_topic(None, W=np.array([[np.inf, 0.2]]))
+    W = np.array([[0.1, 0.3]])
+    before = W.copy()
+    assert dominant_topic(model, W=W)[0].tolist() == [1]
+    np.testing.assert_array_equal(W, before)
