@@ -254,3 +254,61 @@ def test_dominant_topic_refuses_bad_w():
     before = W.copy()
     assert dominant_topic(model, W=W)[0].tolist() == [1]
     np.testing.assert_array_equal(W, before)
+
+
+# -- choosing k: the one-standard-error rule ------------------------------------------
+def _cv_results(ks, folds, name="param_n_components"):
+    folds = np.asarray(folds, dtype=float)
+    results = {name: np.ma.masked_array(np.array(ks, dtype=object), mask=False),
+               "mean_test_score": folds.mean(axis=1), "std_test_score": folds.std(axis=1)}
+    for i in range(folds.shape[1]):
+        results[f"split{i}_test_score"] = folds[:, i]
+    return results
+
+
+def test_smallest_k_within_one_se_by_hand():
+    from sklearn_nmfx.model_selection import smallest_k_within_one_se
+
+    # k=4 is best (mean 0.72, std 0.06 over 4 splits: one standard error 0.03)
+    folds = [[0.5] * 4, [0.70] * 4, [0.66, 0.78, 0.66, 0.78], [0.71] * 4]
+    results = _cv_results([2, 3, 4, 5], folds)
+    assert smallest_k_within_one_se(results) == 3  # 0.70 >= 0.69
+    folds[1] = [0.68] * 4  # now below 0.69
+    assert smallest_k_within_one_se(_cv_results([2, 3, 4, 5], folds)) == 4
+    # the order of the candidates does not matter, nor a Pipeline's step name
+    shuffled = _cv_results([5, 4, 3, 2], folds[::-1], name="param_nmf__n_components")
+    assert smallest_k_within_one_se(shuffled) == 4
+    assert smallest_k_within_one_se(shuffled, "nmf__n_components") == 4
+    # with a larger spread the rule reaches further down
+    wide = [[0.5] * 4, [0.7] * 4, [0.22, 1.22, 0.22, 1.22], [0.71] * 4]
+    assert smallest_k_within_one_se(_cv_results([2, 3, 4, 5], wide)) == 2
+
+
+def test_smallest_k_within_one_se_refusals():
+    from sklearn_nmfx.model_selection import smallest_k_within_one_se
+
+    good = _cv_results([2, 3], [[0.1, 0.2], [0.3, 0.4]])
+    with pytest.raises(ValueError, match="no parameter 'alpha'"):
+        smallest_k_within_one_se(good, "alpha")
+    with pytest.raises(ValueError, match="not finite"):
+        smallest_k_within_one_se(_cv_results([2, 3], [[0.1, np.nan], [0.3, 0.4]]))
+    with pytest.raises(ValueError, match="positive integers"):
+        smallest_k_within_one_se(_cv_results([2.5, 3], [[0.1, 0.2], [0.3, 0.4]]))
+    with pytest.raises(ValueError, match="split"):
+        smallest_k_within_one_se({k: v for k, v in good.items() if not k.startswith("split")})
+    with pytest.raises(ValueError, match="dict"):
+        smallest_k_within_one_se([1, 2])
+
+
+def test_smallest_k_within_one_se_of_a_grid_search():
+    from sklearn_nmfx.model_selection import smallest_k_within_one_se
+
+    rng = np.random.RandomState(0)
+    X = rng.rand(60, 3) @ rng.rand(3, 20) + 0.01 * rng.rand(60, 20)
+    search = GridSearchCV(Pipeline([("nmf", MUNMF(random_state=0, max_iter=300))]),
+                          {"nmf__n_components": [1, 2, 3, 4, 6]}, cv=3).fit(X)
+    k = smallest_k_within_one_se(search.cv_results_, "n_components")
+    mean, std = search.cv_results_["mean_test_score"], search.cv_results_["std_test_score"]
+    best = int(np.argmax(mean))
+    assert k <= search.best_params_["nmf__n_components"]
+    assert mean[[1, 2, 3, 4, 6].index(k)] >= mean[best] - std[best] / np.sqrt(3)
