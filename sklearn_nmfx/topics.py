@@ -120,8 +120,11 @@ def _ranked(components, n_top, pole, tie_key=None, signed_only=False):
     Strongest first; equal weights in the order of ``tie_key`` (an integer rank of
     each column, by default the column index), so the result never depends on
     how a sort happens to order ties. With ``signed_only``, only weights of the
-    pole's sign (> 0 for 'positive', < 0 for 'negative'): a list of arrays of
-    at most ``n_top`` columns.
+    pole's sign (> 0 for 'positive', < 0 for 'negative') beyond rounding (more
+    than sqrt(eps) times the component's largest absolute weight: a randomized
+    SVD leaves weights of 1e-10 where the exact one has none, and
+    multiplicative updates decay towards zero without reaching it): a list of
+    arrays of at most ``n_top`` columns.
     """
     weights = components if pole == "positive" else -components
     n_features = weights.shape[1]
@@ -129,6 +132,8 @@ def _ranked(components, n_top, pole, tie_key=None, signed_only=False):
     if tie_key is None:
         tie_key = np.arange(n_features)
     result = []
+    # rounding: a weight within sqrt(eps) of the component's largest is zero
+    rounding = np.sqrt(np.finfo(weights.dtype).eps) if weights.dtype.kind == "f" else 0.0
     for row in weights:
         if n < n_features:  # every column tied with the n-th largest is a candidate
             threshold = np.partition(row, n_features - n)[n_features - n]
@@ -136,7 +141,8 @@ def _ranked(components, n_top, pole, tie_key=None, signed_only=False):
         else:
             candidates = np.arange(n_features)
         if signed_only:
-            candidates = candidates[row[candidates] > 0]
+            scale = np.max(np.abs(row)) if row.size else 0.0
+            candidates = candidates[row[candidates] > rounding * scale]
         order = np.lexsort((tie_key[candidates], -row[candidates]))
         result.append(candidates[order[:n]])
     return result
@@ -214,9 +220,11 @@ def top_terms(model, feature_names=None, n_top=10, *, pole="auto"):
     terms : list of list of str
         One list per topic; with ``pole='both'``, one pair
         ``(positive_terms, negative_terms)`` per topic. Only terms whose weight
-        has the pole's sign are listed (a zero weight is no topic word), so a
-        list may be shorter than ``n_top``, and the negative list of a component
-        without negative weights is empty. Equal weights are listed in the
+        has the pole's sign are listed (a zero weight is no topic word, nor one
+        within rounding of zero: below sqrt(machine epsilon), 1.5e-8 in float64,
+        times the component's largest absolute weight), so a list may be
+        shorter than ``n_top``, and the negative list of a component without
+        negative weights is empty. Equal weights are listed in the
         order of their terms, so the lists never depend on a sort's handling of
         ties.
 

@@ -312,3 +312,14 @@ def test_smallest_k_within_one_se_of_a_grid_search():
     best = int(np.argmax(mean))
     assert k <= search.best_params_["nmf__n_components"]
     assert mean[[1, 2, 3, 4, 6].index(k)] >= mean[best] - std[best] / np.sqrt(3)
+
+
+def test_weights_within_rounding_of_zero_are_no_topic_words():
+    # a randomized SVD's first component of TF-IDF: no negative weight but rounding
+    model = Fitted([[0.19, 0.17, 1e-3, -5.8e-10, -3.8e-10], [0.5, 1e-12, 0.0, 0.2, -0.3]])
+    names = ["god", "people", "space", "critus", "ditto"]
+    assert top_terms(model, names, n_top=3) == [(["god", "people", "space"], []),
+                                                (["god", "critus"], ["ditto"])]
+    float32 = Fitted([])
+    float32.components_ = np.array([[1.0, 1e-5, -1e-5, -0.1]], dtype=np.float32)
+    assert top_terms(float32, NAMES[:4], n_top=2) == [(["a"], ["d"])]
