@@ -450,7 +450,7 @@ def test_unexpected_error_is_one_line(capsys, corpus_folder, monkeypatch):
         main(["--input", str(corpus_folder), "--traceback"])
 
 
-# -- the module as a program, and the seeds' corpus ---------------------------------
+# -- the module as a program, and the fast.ai lesson's four-newsgroup corpus -------
 @pytest.mark.slow
 def test_python_m_subprocess(corpus_folder, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -461,7 +461,9 @@ def test_python_m_subprocess(corpus_folder, tmp_path):
          "-k", "3"], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert_themes_found(done.stdout)
-    assert done.stderr == ""  # not a terminal: no progress lines
+    # not a terminal: timestamped progress lines only
+    assert progress_lines(done.stderr) == done.stderr.splitlines()
+    assert "fitting MUNMF with 3 topics" in done.stderr
     bad = subprocess.run([sys.executable, "-m", "sklearn_nmfx", "--input",
                           str(tmp_path / "missing")],
                          capture_output=True, text=True, env=env, timeout=300)
@@ -470,10 +472,10 @@ def test_python_m_subprocess(corpus_folder, tmp_path):
 
 
 @pytest.mark.slow
-def test_seed_corpus(capsys, tmp_path):
+def test_fastai_four_newsgroup_corpus(capsys, tmp_path):
     if _data_home() is None:
         pytest.skip("20 Newsgroups is not cached (set SCIKIT_LEARN_DATA)")
-    path = tmp_path / "seed.json"
+    path = tmp_path / "fastai.json"
     code, out, err = run(capsys, "topics", "--output", str(path))
     assert code == 0, err
     assert out.startswith("2034 documents, 26576 terms, MUNMF with 5 topics")
