@@ -537,12 +537,15 @@ def choose_k(args, texts, ks, progress):
     """Cross-validate each k of --k-range: (chosen k, dict of the curve).
 
     The chosen k is the smallest whose mean score over the folds is within one
-    standard error (std / sqrt(3)) of the best mean
-    (:func:`~sklearn_nmfx.model_selection.smallest_k_within_one_se`). The curve
-    holds, per k, the mean and standard deviation over the folds, the paired
-    spread (the standard deviation over the folds of each fold's score minus
-    that fold's mean over all k: a fold's score depends mostly on which
-    documents it holds, the same for every k) and each fold's score.
+    standard error of the best mean
+    (:func:`~sklearn_nmfx.model_selection.smallest_k_within_one_se` with
+    ``paired=True``): the standard error of its difference from the best k,
+    fold by fold (the paired spread: the standard deviation over the folds of
+    score_k - score_best, over sqrt(3)). A fold's score depends mostly on which
+    documents it holds, the same for every k, and that offset says nothing
+    about which k is better; the differences cancel it. The curve holds, per k,
+    the mean, the paired spread, the raw standard deviation and each fold's
+    score.
     """
     from sklearn.model_selection import KFold, cross_val_score
 
@@ -566,7 +569,7 @@ def choose_k(args, texts, ks, progress):
     cv_results = {"param_n_components": list(ks), "mean_test_score": mean,
                   "std_test_score": std,
                   **{f"split{i}_test_score": folds[:, i] for i in range(n_splits)}}
-    chosen = smallest_k_within_one_se(cv_results)
+    chosen = smallest_k_within_one_se(cv_results, paired=True)
     best = ks[int(np.argmax(mean))]
     if len(ks) > 1 and best == ks[-1]:
         warnings.warn(f"the best mean {args.k_by} is at the largest k tried (k={best}): "
@@ -575,10 +578,12 @@ def choose_k(args, texts, ks, progress):
     if len(ks) > 1 and chosen == ks[0] and ks[0] > 1:
         warnings.warn(f"the chosen k is the smallest tried (k={chosen}): a smaller k may do "
                       "as well; try a --k-range that starts lower", UserWarning, stacklevel=2)
-    curve = {"by": args.k_by, "rule": "smallest k within one standard error of the best "
-             "mean", "k": list(ks), "mean": mean.tolist(), "std": std.tolist(),
-             "standard_error": (std / np.sqrt(n_splits)).tolist(),
-             "paired_std": (folds - folds.mean(axis=0)).std(axis=1).tolist(),
+    top = int(np.argmax(mean))
+    paired = (folds - folds[top]).std(axis=1)
+    curve = {"by": args.k_by, "rule": "the smallest k whose mean is within one standard "
+             "error (paired_std / sqrt(3)) of the best mean", "k": list(ks),
+             "mean": mean.tolist(), "paired_std": paired.tolist(),
+             "standard_error": (paired / np.sqrt(n_splits)).tolist(), "std": std.tolist(),
              "folds": folds.tolist(), "best_mean_k": int(best), "chosen_k": int(chosen)}
     return chosen, curve
 
@@ -829,9 +834,9 @@ def run_topics(args, progress, outputs):
     if curve is not None:
         pm = _plus_minus()
         print(f"k by {args.k_by} (3-fold cross-validation: mean {pm} standard deviation "
-              "over the folds; chosen: the smallest k within one standard error of the "
-              "best mean):")
-        for k_i, mean, std in zip(curve["k"], curve["mean"], curve["std"]):
+              "over the folds of its difference from the best k; chosen: the smallest k "
+              "within one standard error of the best mean):")
+        for k_i, mean, std in zip(curve["k"], curve["mean"], curve["paired_std"]):
             marks = ("  <- chosen" if k_i == k else "") + (
                 "  (best mean)" if k_i == curve["best_mean_k"] else "")
             print(f"  k={k_i:<3d} {mean:12.6g} {pm} {std:.3g}{marks}")

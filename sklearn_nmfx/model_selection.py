@@ -36,13 +36,13 @@ def _param_key(cv_results, param):
         "pass param= the searched parameter, for example 'nmf__n_components'.")
 
 
-def smallest_k_within_one_se(cv_results, param="n_components"):
+def smallest_k_within_one_se(cv_results, param="n_components", *, paired=False):
     """The smallest ``k`` whose mean test score is within one standard error of the best.
 
     The standard error is that of the best mean: its standard deviation over the
     splits (``std_test_score``) divided by the square root of the number of
-    splits. Scores are "higher is better", as scikit-learn's scorers and the
-    estimators' ``score`` are.
+    splits (see ``paired`` for the paired variant). Scores are "higher is
+    better", as scikit-learn's scorers and the estimators' ``score`` are.
 
     Parameters
     ----------
@@ -56,6 +56,17 @@ def smallest_k_within_one_se(cv_results, param="n_components"):
         The searched parameter: its full name (``"nmf__n_components"`` for a
         Pipeline step ``nmf``), or the part after the last ``__`` when only
         one parameter ends in it.
+    paired : bool, default=False
+        Compare each candidate with the best split by split: a k qualifies
+        when its mean is within one standard error of the best mean, the
+        standard error being that of its difference from the best (the
+        standard deviation over the splits of ``score_k - score_best``,
+        divided by the square root of the number of splits), instead of the
+        best's ``std_test_score``. When a split's score depends mostly on which
+        samples it holds, the same for every k (as a held-out reconstruction
+        error does), the raw spread is that offset between the splits, not
+        the noise of comparing two k on the same split; the paired
+        differences cancel it.
 
     Returns
     -------
@@ -79,6 +90,15 @@ def smallest_k_within_one_se(cv_results, param="n_components"):
     ...               "split2_test_score": [0] * 4, "split3_test_score": [0] * 4}
     >>> smallest_k_within_one_se(cv_results)  # 0.72 - 0.06 / 2 = 0.69 <= 0.70
     3
+
+    A split whose scores are all higher than another's (the same offset for
+    every k) widens the raw spread, not the paired one:
+
+    >>> offsets = {"param_n_components": [2, 3, 4], "mean_test_score": [0.5, 0.6, 0.62],
+    ...            "std_test_score": [0.2, 0.2, 0.2], "split0_test_score": [0.3, 0.4, 0.42],
+    ...            "split1_test_score": [0.7, 0.8, 0.82]}
+    >>> smallest_k_within_one_se(offsets), smallest_k_within_one_se(offsets, paired=True)
+    (2, 4)
 
     With a grid search (a Pipeline's step named ``nmf``):
 
@@ -118,11 +138,19 @@ def smallest_k_within_one_se(cv_results, param="n_components"):
         raise ValueError(
             f"cv_results holds {len(ks)} values of {param!r}, {len(mean)} mean scores and "
             f"{len(std)} standard deviations: they must be equal in number, and not 0.")
+    if paired:
+        splits = np.column_stack([np.asarray(cv_results[f"split{i}_test_score"], dtype=float)
+                                  for i in range(n_splits)])
+        if not np.all(np.isfinite(splits)):
+            std = np.full(len(ks), np.nan)
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(std))):
         bad = sorted({int(k) for k, m, s in zip(ks, mean, std)
                       if not (np.isfinite(m) and np.isfinite(s))})
         raise ValueError(f"the scores of k={bad} are not finite (a fit failed?): the rule "
                          "needs every candidate's score.")
     best = int(np.argmax(mean))
+    if paired:  # each candidate against the best, split by split
+        std = (splits - splits[best]).std(axis=1)
+        return int(ks[mean >= mean[best] - std / np.sqrt(n_splits)].min())
     threshold = mean[best] - std[best] / np.sqrt(n_splits)
     return int(ks[mean >= threshold].min())

@@ -294,12 +294,13 @@ def test_k_range(capsys, tmp_path, k_by):
     assert folds.shape == (4, 3) and np.all(np.isfinite(folds))
     np.testing.assert_allclose(curve["mean"], folds.mean(axis=1))
     np.testing.assert_allclose(curve["std"], folds.std(axis=1))
-    centered = folds - folds.mean(axis=0)
-    np.testing.assert_allclose(curve["paired_std"], centered.std(axis=1))
-    # the one-standard-error rule: the smallest k within std / sqrt(3) of the best mean
-    mean, std = np.array(curve["mean"]), np.array(curve["std"])
+    mean = np.array(curve["mean"])
     top = int(np.argmax(mean))
-    best = min(k for k, m in zip(curve["k"], mean) if m >= mean[top] - std[top] / np.sqrt(3))
+    std = (folds - folds[top]).std(axis=1)  # each k's difference from the best, fold by fold
+    np.testing.assert_allclose(curve["paired_std"], std)
+    # the one-standard-error rule, paired: the smallest k whose mean is within one
+    # standard error of its difference from the best
+    best = min(k for k, m, s in zip(curve["k"], mean, std) if m >= mean[top] - s / np.sqrt(3))
     assert curve["chosen_k"] == best and curve["best_mean_k"] == curve["k"][top]
     chosen = [line for line in out.splitlines() if "<- chosen" in line]
     assert len(chosen) == 1 and f"k={best:<3d}" in chosen[0]

@@ -323,3 +323,20 @@ def test_weights_within_rounding_of_zero_are_no_topic_words():
     float32 = Fitted([])
     float32.components_ = np.array([[1.0, 1e-5, -1e-5, -0.1]], dtype=np.float32)
     assert top_terms(float32, NAMES[:4], n_top=2) == [(["a"], ["d"])]
+
+
+def test_smallest_k_within_one_se_paired():
+    from sklearn_nmfx.model_selection import smallest_k_within_one_se
+
+    # split 1 scores 0.4 higher than split 0 at every k: the raw spread is that offset
+    base = np.array([0.50, 0.60, 0.62, 0.615])
+    folds = np.column_stack([base - 0.2, base + 0.2, base + [0.01, -0.01, 0.0, 0.005]])
+    results = _cv_results([2, 3, 4, 5], folds)
+    assert smallest_k_within_one_se(results) == 3  # 0.597 >= 0.62 - 0.163 / sqrt(3)
+    # k=3 - k=4, split by split: [-0.02, -0.02, -0.03], mean -0.023, std 0.0047
+    assert smallest_k_within_one_se(results, paired=True) == 4
+    # k=5 differs from k=4 by noise: within one standard error of the difference
+    folds[3] = folds[2] + [-0.01, 0.01, -0.012]
+    assert smallest_k_within_one_se(_cv_results([2, 3, 4, 5], folds), paired=True) == 4
+    folds[1] = folds[2] + [-0.02, 0.02, -0.021]
+    assert smallest_k_within_one_se(_cv_results([2, 3, 4, 5], folds), paired=True) == 3
