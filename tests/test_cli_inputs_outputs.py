@@ -302,3 +302,47 @@ def test_transform_errors(capsys, tmp_path):
                                "--input", str(path)), "not a model saved by")
     code, out, err = run(capsys, "transform", "--input", str(path))
     assert code == 2 and "--model" in err
+
+
+# -- Ctrl-C while the command starts ------------------------------------------------
+def test_ctrl_c_during_start_up_is_interrupted_without_traceback(monkeypatch, capsys):
+    import builtins
+
+    sys.path.insert(0, str(ROOT))
+    try:
+        import sklearn_nmfx_launcher
+    finally:
+        sys.path.remove(str(ROOT))
+    real_import = builtins.__import__
+
+    def interrupted(name, *args, **kwargs):
+        if name == "sklearn_nmfx.cli":  # Ctrl-C while NumPy, SciPy, scikit-learn load
+            raise KeyboardInterrupt
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "sklearn_nmfx.cli")
+    monkeypatch.setattr(builtins, "__import__", interrupted)
+    assert sklearn_nmfx_launcher.main() == 130
+    out, err = capsys.readouterr()
+    assert err == "sklearn-nmfx: interrupted\n" and "Traceback" not in err
+
+
+def test_ctrl_c_during_start_up_subprocess():
+    import time
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    # Python reads SIGINT as KeyboardInterrupt once its handler is installed; the
+    # process is interrupted while the package (NumPy, SciPy, scikit-learn) imports
+    code = ("import signal, sys, os, threading\n"
+            "threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()\n"
+            "import time; import sklearn_nmfx_launcher as l\n"
+            "sys.exit(l.main())\n")
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code, "topics", "--help"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert time.perf_counter() - start < 300
+    if done.returncode == 0:  # the imports were faster than the timer: nothing to check
+        pytest.skip("start-up ended before the interrupt")
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "sklearn-nmfx: interrupted"
+    assert "Traceback" not in done.stderr
