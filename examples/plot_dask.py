@@ -35,6 +35,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
 from sklearn_nmfx import MUNMF
+from sklearn_nmfx.topics import show_topics
 
 categories = ["alt.atheism", "talk.religion.misc", "comp.graphics", "sci.space"]
 documents = fetch_20newsgroups(
@@ -69,8 +70,8 @@ print(f"in memory: error {in_memory.reconstruction_err_:.6f}, {in_memory.n_iter_
       f"iterations, {memory_s:.1f} s")
 print(f"on Dask:   error {on_dask.reconstruction_err_:.6f}, {on_dask.n_iter_} "
       f"iterations, {dask_s:.1f} s (relative difference {relative:.1e})")
-for k, topic in enumerate(on_dask.components_, start=1):
-    print(f"Topic # {k:02d}:", " ".join(vocabulary[np.argsort(topic)[::-1][:8]]))
+for k, line in enumerate(show_topics(on_dask, vocabulary, n_top=8), start=1):
+    print(f"Topic # {k:02d}: {line}")
 
 fig, ax = plt.subplots(figsize=(6, 3.5))
 for model, label, style in [(in_memory, "in memory", "-"), (on_dask, "Dask", "--")]:

@@ -37,7 +37,8 @@ vocabulary = vectorizer.get_feature_names_out()
 # others do.
 space_words = ["space", "nasa", "orbit", "launch", "shuttle"]
 space = topic_from_words(space_words, vectorizer, X)
-print("space topic:", " ".join(vocabulary[np.argsort(space)[::-1][:10]]))
+# its ten strongest words (equal weights in the order of their terms)
+print("space topic:", " ".join(vocabulary[np.lexsort((vocabulary, -space))[:10]]))
 
 # %%
 # Fit with the space topic fixed

@@ -28,7 +28,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from sklearn_nmfx import MUNMF, SGDNMF, AutogradNMF, TruncatedSVDTopics
-from sklearn_nmfx.topics import show_topics, top_term_indices
+from sklearn_nmfx.topics import show_topics, top_terms_with_weights
 
 categories = ["alt.atheism", "talk.religion.misc", "comp.graphics", "sci.space"]
 documents = fetch_20newsgroups(
@@ -68,10 +68,10 @@ for name, model in models.items():
 n_top = 8
 fig, axes = plt.subplots(len(models), 5, figsize=(15, 11))
 for row, (name, model) in zip(axes, models.items()):
-    indices = top_term_indices(model, n_top)
-    for k, (ax, top) in enumerate(zip(row, indices), start=1):
-        ax.barh(vocabulary[top][::-1], model.components_[k - 1, top][::-1],
-                color=f"C{k - 1}")
+    topics = top_terms_with_weights(model, vocabulary, n_top, pole="positive")
+    for k, (ax, top) in enumerate(zip(row, topics), start=1):
+        terms, weights = zip(*top)
+        ax.barh(terms[::-1], weights[::-1], color=f"C{k - 1}")
         ax.set_title(f"{name}\nTopic # {k:02d}" if k == 1 else f"Topic # {k:02d}",
                      fontsize=10)
         ax.tick_params(labelsize=8)

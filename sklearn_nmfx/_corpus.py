@@ -7,19 +7,35 @@ line longer than the remaining budget is never read whole. Text must be UTF-8
 (with or without a byte-order mark); anything else, binary files included, is
 rejected with a message naming the file.
 
+The format follows the file name's suffix (``.csv``, ``.jsonl``/``.ndjson``,
+``.txt`` or no suffix: one document per line), or ``format``; a ``.gz``, ``.bz2``
+or ``.xz`` suffix is decompressed on the fly (the budget counts the decompressed
+characters), and the suffix before it gives the format.
+
 Errors are :class:`CorpusError` with a one-line message.
 """
 
+import bz2
 import csv
+import gzip
 import io
 import json
+import lzma
 import os
 import sys
 from pathlib import Path
 
-__all__ = ["CorpusError", "Document", "read_corpus"]
+__all__ = ["CorpusError", "Document", "read_corpus", "INPUT_FORMATS"]
 
-FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "lines"}
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "lines", "": "lines"}
+INPUT_FORMATS = ("auto", "csv", "jsonl", "lines")
+COMPRESSIONS = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+FOLDER_SUFFIXES = (".txt", ".txt.gz", ".txt.bz2", ".txt.xz")
+
+
+def printable(name):
+    """A file name as text that can be written anywhere (undecodable bytes as \\xNN)."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 class CorpusError(ValueError):
@@ -90,14 +106,22 @@ def _not_utf8(name, exc):
     )
 
 
+def _compression(path):
+    suffix = path.suffix.lower()
+    return COMPRESSIONS.get(suffix), (Path(path.stem).suffix.lower() if suffix in COMPRESSIONS
+                                      else suffix)
+
+
 def _open_text(path):
-    """A UTF-8 text stream (a leading byte-order mark is dropped), newlines kept."""
+    """A UTF-8 text stream (a leading byte-order mark is dropped), newlines kept;
+    compressed files are decompressed as they are read."""
+    opener, _ = _compression(path)
     try:
         if path.is_dir():
             raise IsADirectoryError(21, "is a directory")
-        raw = open(path, "rb")
+        raw = (opener or open)(path, "rb")
     except OSError as exc:
-        raise CorpusError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise CorpusError(f"cannot read {printable(str(path))}: {exc.strerror or exc}") from exc
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
 
 
@@ -114,6 +138,9 @@ def _read_jsonl(stream, name, budget, text_field):
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise CorpusError(f"{name} line {number}: not valid JSON ({exc.msg})") from exc
+        except RecursionError as exc:
+            raise CorpusError(f"{name} line {number}: the JSON is nested too deeply to be "
+                              "read (thousands of brackets)") from exc
         if not isinstance(record, dict) or text_field not in record:
             raise CorpusError(
                 f"{name} line {number}: no {text_field!r} field (choose the text "
@@ -159,35 +186,54 @@ def _read_folder(folder, budget):
     try:
         with os.scandir(folder):  # rglob would skip an unreadable folder silently
             pass
-        paths = sorted(p for p in folder.rglob("*.txt") if p.is_file())
+        paths = sorted(p for p in folder.rglob("*")
+                       if p.name.lower().endswith(FOLDER_SUFFIXES) and p.is_file())
     except OSError as exc:
         raise CorpusError(f"cannot read the folder {folder}: {exc.strerror or exc}") from exc
     if not paths:
         raise CorpusError(f"no .txt files in the folder {folder}")
     for path in paths:
+        name = printable(str(path))
         with _open_text(path) as stream:
             try:
-                text = budget.spend(stream.read(budget.remaining + 1), str(path))
+                text = budget.spend(stream.read(budget.remaining + 1), name)
             except UnicodeDecodeError as exc:
-                raise _not_utf8(str(path), exc) from exc
-            budget.keep(text, str(path.relative_to(folder)))
+                raise _not_utf8(name, exc) from exc
+            except (OSError, EOFError) as exc:
+                raise _not_compressed(name, exc) from exc
+            budget.keep(text, printable(str(path.relative_to(folder))))
 
 
-def _read_file(path, budget, text_column, text_field):
-    kind = FORMATS.get(path.suffix.lower())
+def _not_compressed(name, exc):
+    return CorpusError(f"{name}: cannot be decompressed ({exc or type(exc).__name__}): "
+                       "a damaged or truncated file, or not the format its suffix says")
+
+
+def _read_stream(kind, stream, name, budget, text_column, text_field):
+    if kind == "csv":
+        _read_csv(stream, name, budget, text_column)
+    elif kind == "jsonl":
+        _read_jsonl(stream, name, budget, text_field)
+    else:
+        _read_lines(stream, name, budget)
+
+
+def _read_file(path, budget, text_column, text_field, format="auto"):
+    name = printable(str(path))
+    _, suffix = _compression(path)
+    kind = FORMATS.get(suffix) if format == "auto" else format
     if kind is None:
-        known = ", ".join(sorted(FORMATS))
+        known = ", ".join(s for s in sorted(FORMATS) if s)
         raise CorpusError(
-            f"{path}: unknown input format {path.suffix or '(no suffix)'!r} (known: "
-            f"{known}, a folder of .txt files, or - for lines on standard input)"
+            f"{name}: unknown input format {suffix!r} (known: {known}, no suffix, each "
+            "also as .gz, .bz2 or .xz; a folder of .txt files; or - for standard input): "
+            "name the format with --format csv, jsonl or lines"
         )
     with _open_text(path) as stream:
-        if kind == "csv":
-            _read_csv(stream, str(path), budget, text_column)
-        elif kind == "jsonl":
-            _read_jsonl(stream, str(path), budget, text_field)
-        else:
-            _read_lines(stream, str(path), budget)
+        try:
+            _read_stream(kind, stream, name, budget, text_column, text_field)
+        except (OSError, EOFError) as exc:
+            raise _not_compressed(name, exc) from exc
 
 
 def _stdin_text():
@@ -197,27 +243,44 @@ def _stdin_text():
     return io.TextIOWrapper(buffer, encoding="utf-8-sig", errors="strict", newline="")
 
 
-def read_corpus(path, *, text_column="text", text_field="text",
+def stdin_is_piped():
+    """Whether standard input is a pipe or a file (``cat x | ...``, ``... < x``),
+    not a terminal or ``/dev/null``."""
+    import stat
+
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (AttributeError, OSError, ValueError):  # closed, or a pseudo-file
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode)
+
+
+def read_corpus(path, *, text_column="text", text_field="text", format="auto",
                 max_chars=200_000_000, max_documents=1_000_000):
     """The non-empty documents of ``path``, as a list of :class:`Document`.
 
     ``path`` is a folder (each ``.txt`` file under it is a document), a ``.csv``
     file (column ``text_column``), a ``.jsonl`` file (field ``text_field`` of each
-    record), a ``.txt`` file or ``"-"`` for standard input (one document per line).
+    record), a ``.txt`` or suffix-less file or ``"-"`` for standard input (one
+    document per line); ``format`` ('csv', 'jsonl', 'lines') overrides the
+    suffix. Compressed files (``.gz``, ``.bz2``, ``.xz``) are read through.
     """
+    if format not in INPUT_FORMATS:
+        raise CorpusError(f"unknown format {format!r} (known: {', '.join(INPUT_FORMATS)})")
     budget = _Budget(max_chars, max_documents)
-    name = "standard input" if path == "-" else str(path)
+    name = "standard input" if path == "-" else printable(str(path))
     try:
         if path == "-":
-            _read_lines(_stdin_text(), name, budget)
+            kind = "lines" if format == "auto" else format
+            _read_stream(kind, _stdin_text(), name, budget, text_column, text_field)
         else:
             path = Path(path)
             if not os.path.lexists(path):
-                raise CorpusError(f"{path}: no such file or folder")
+                raise CorpusError(f"{name}: no such file or folder")
             if path.is_dir():
                 _read_folder(path, budget)
             else:
-                _read_file(path, budget, text_column, text_field)
+                _read_file(path, budget, text_column, text_field, format)
     except UnicodeDecodeError as exc:  # a folder's reader names the file itself
         raise _not_utf8(name, exc) from exc
     if not budget.documents:

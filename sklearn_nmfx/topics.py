@@ -30,6 +30,7 @@ over its topics.
 a fit (``fit(X, H=..., fixed_components=[...])``: guided topics).
 """
 
+import numbers
 import warnings
 
 import numpy as np
@@ -38,6 +39,7 @@ import scipy.sparse as sp
 __all__ = [
     "top_terms",
     "top_term_indices",
+    "top_terms_with_weights",
     "show_topics",
     "topic_table",
     "topic_coherence",
@@ -105,6 +107,55 @@ def _resolve_pole(components, pole):
     return pole
 
 
+def _check_n_top(n_top):
+    if (isinstance(n_top, (bool, np.bool_)) or not isinstance(n_top, numbers.Integral)
+            or n_top < 1):
+        raise ValueError(f"n_top must be a positive integer, got {n_top!r}.")
+    return int(n_top)
+
+
+def _ranked(components, n_top, pole, tie_key=None, signed_only=False):
+    """Per topic, the columns of its ``n_top`` strongest weights at ``pole``.
+
+    Strongest first; equal weights in the order of ``tie_key`` (an integer rank of
+    each column, by default the column index), so the result never depends on
+    how a sort happens to order ties. With ``signed_only``, only weights of the
+    pole's sign (> 0 for 'positive', < 0 for 'negative') beyond rounding (more
+    than sqrt(eps) times the component's largest absolute weight: a randomized
+    SVD leaves weights of 1e-10 where the exact one has none, and
+    multiplicative updates decay towards zero without reaching it): a list of
+    arrays of at most ``n_top`` columns.
+    """
+    weights = components if pole == "positive" else -components
+    n_features = weights.shape[1]
+    n = min(n_top, n_features)
+    if tie_key is None:
+        tie_key = np.arange(n_features)
+    result = []
+    # rounding: a weight within sqrt(eps) of the component's largest is zero
+    rounding = np.sqrt(np.finfo(weights.dtype).eps) if weights.dtype.kind == "f" else 0.0
+    for row in weights:
+        if n < n_features:  # every column tied with the n-th largest is a candidate
+            threshold = np.partition(row, n_features - n)[n_features - n]
+            candidates = np.flatnonzero(row >= threshold)
+        else:
+            candidates = np.arange(n_features)
+        if signed_only:
+            scale = np.max(np.abs(row)) if row.size else 0.0
+            candidates = candidates[row[candidates] > rounding * scale]
+        order = np.lexsort((tie_key[candidates], -row[candidates]))
+        result.append(candidates[order[:n]])
+    return result
+
+
+def _name_rank(names):
+    """The rank of each name in sorted order (ties between equal weights)."""
+    rank = np.empty(len(names), dtype=np.intp)
+    rank[np.argsort(np.asarray([str(name) for name in names]), kind="stable")] = np.arange(
+        len(names))
+    return rank
+
+
 # -- top terms -----------------------------------------------------------------------
 def top_term_indices(model, n_top=10, *, pole="positive"):
     """Column indices of the top terms of each component, strongest first.
@@ -120,7 +171,11 @@ def top_term_indices(model, n_top=10, *, pole="positive"):
 
     Returns
     -------
-    indices : ndarray of shape (n_components, n_top)
+    indices : ndarray of shape (n_components, min(n_top, n_features))
+        Equal weights are ranked by column (for a vectorizer's vocabulary, which
+        is sorted, that is by term). Every topic gets ``n_top`` columns, even
+        where fewer weights have the pole's sign; :func:`top_terms` lists only
+        those that have it.
 
     Examples
     --------
@@ -137,13 +192,10 @@ def top_term_indices(model, n_top=10, *, pole="positive"):
     """
     if pole not in ("positive", "negative"):
         raise ValueError(f"pole must be 'positive' or 'negative' here, got {pole!r}.")
+    n_top = _check_n_top(n_top)
     components = _components(_split_model(model)[0])
-    weights = components if pole == "positive" else -components
-    n_top = int(min(n_top, components.shape[1]))
-    # argpartition then sort the few: O(n_features) per topic
-    part = np.argpartition(-weights, n_top - 1, axis=1)[:, :n_top]
-    order = np.argsort(-np.take_along_axis(weights, part, axis=1), axis=1, kind="stable")
-    return np.take_along_axis(part, order, axis=1)
+    rows = _ranked(components, n_top, pole)
+    return np.array(rows, dtype=np.intp).reshape(len(rows), -1)
 
 
 def top_terms(model, feature_names=None, n_top=10, *, pole="auto"):
@@ -157,7 +209,7 @@ def top_terms(model, feature_names=None, n_top=10, *, pole="auto"):
         Names of the columns of ``components_``; taken from the Pipeline, or
         from ``feature_names_in_``, when not given.
     n_top : int, default=10
-        Terms per topic.
+        Terms per topic (at most).
     pole : {'auto', 'positive', 'negative', 'both'}, default='auto'
         Which end of each component: 'positive' (largest weights), 'negative'
         (most negative weights), or 'both'. 'auto' is 'both' when some
@@ -167,7 +219,14 @@ def top_terms(model, feature_names=None, n_top=10, *, pole="auto"):
     -------
     terms : list of list of str
         One list per topic; with ``pole='both'``, one pair
-        ``(positive_terms, negative_terms)`` per topic.
+        ``(positive_terms, negative_terms)`` per topic. Only terms whose weight
+        has the pole's sign are listed (a zero weight is no topic word, nor one
+        within rounding of zero: below sqrt(machine epsilon), 1.5e-8 in float64,
+        times the component's largest absolute weight), so a list may be
+        shorter than ``n_top``, and the negative list of a component without
+        negative weights is empty. Equal weights are listed in the
+        order of their terms, so the lists never depend on a sort's handling of
+        ties.
 
     Examples
     --------
@@ -178,20 +237,74 @@ def top_terms(model, feature_names=None, n_top=10, *, pole="auto"):
     >>> top_terms(Model(), ["space", "god", "nasa"], n_top=2)
     [['space', 'nasa'], ['god', 'nasa']]
     """
+    return _listings(model, feature_names, n_top, pole, weights=False)
+
+
+def _listings(model, feature_names, n_top, pole, weights):
+    topics, names = _weighted_top_terms(model, feature_names, n_top, pole)
+
+    def listing(pairs):
+        return [(str(names[j]), w) if weights else str(names[j]) for j, w in pairs]
+
+    return [tuple(listing(p) for p in topic) if isinstance(topic, tuple) else listing(topic)
+            for topic in topics]
+
+
+def _weighted_top_terms(model, feature_names, n_top, pole):
+    """(per topic a list of (column, weight), or a pair of them for both poles;
+    the feature names): the shared core of the topic listings."""
+    n_top = _check_n_top(n_top)
     names = _feature_names(model, feature_names)
-    pole = _resolve_pole(_components(_split_model(model)[0]), pole)
+    components = _components(_split_model(model)[0])
+    pole = _resolve_pole(components, pole)
+    rank = _name_rank(names)
+
+    def listing(which):
+        rows = _ranked(components, n_top, which, tie_key=rank, signed_only=True)
+        return [[(int(j), float(components[k, j])) for j in row] for k, row in enumerate(rows)]
+
     if pole == "both":
-        positive = top_term_indices(model, n_top, pole="positive")
-        negative = top_term_indices(model, n_top, pole="negative")
-        return [([str(names[i]) for i in p], [str(names[i]) for i in n])
-                for p, n in zip(positive, negative)]
-    return [[str(names[i]) for i in row] for row in top_term_indices(model, n_top, pole=pole)]
+        return list(zip(listing("positive"), listing("negative"))), names
+    return listing(pole), names
+
+
+def top_terms_with_weights(model, feature_names=None, n_top=10, *, pole="auto"):
+    """Like :func:`top_terms`, with each term's weight: ``(term, weight)`` pairs.
+
+    Parameters
+    ----------
+    model : fitted estimator with ``components_``, or a fitted Pipeline
+        See :func:`top_terms`.
+    feature_names : array-like of str, default=None
+        See :func:`top_terms`.
+    n_top : int, default=10
+        Terms per topic (at most).
+    pole : {'auto', 'positive', 'negative', 'both'}, default='auto'
+        See :func:`top_terms`.
+
+    Returns
+    -------
+    terms : list of list of (str, float)
+        The lists of :func:`top_terms`, each term paired with its weight in
+        ``components_`` (negative for the negative pole).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn_nmfx.topics import top_terms_with_weights
+    >>> class Model:  # any fitted estimator with components_
+    ...     components_ = np.array([[0.9, 0.0, 0.5], [0.0, 0.7, 0.7]])
+    >>> top_terms_with_weights(Model(), ["space", "god", "nasa"], n_top=2)
+    [[('space', 0.9), ('nasa', 0.5)], [('god', 0.7), ('nasa', 0.7)]]
+    """
+    return _listings(model, feature_names, n_top, pole, weights=True)
 
 
 def show_topics(model, feature_names=None, n_top=8, *, pole="auto"):
     """One line of top terms per topic, like the fast.ai lesson's ``show_topics``.
 
-    With both poles, a line reads ``"positive terms | negative terms"``.
+    With both poles, a line reads ``"positive terms | negative terms"``, or
+    ``"positive terms"`` alone for a component without negative weights.
 
     Parameters
     ----------
@@ -215,12 +328,11 @@ def show_topics(model, feature_names=None, n_top=8, *, pole="auto"):
     >>> class Model:  # any fitted estimator with components_
     ...     components_ = np.array([[0.9, 0.1, 0.5], [-0.8, 0.7, 0.2]])
     >>> show_topics(Model(), ["space", "god", "nasa"], n_top=1)
-    ['space | god', 'god | space']
+    ['space', 'god | space']
     """
     terms = top_terms(model, feature_names, n_top, pole=pole)
-    if terms and isinstance(terms[0], tuple):
-        return [" ".join(p) + " | " + " ".join(n) for p, n in terms]
-    return [" ".join(t) for t in terms]
+    return [" ".join(t[0]) + (" | " + " ".join(t[1]) if t[1] else "")
+            if isinstance(t, tuple) else " ".join(t) for t in terms]
 
 
 def topic_table(model, feature_names=None, n_top=10, *, pole="auto"):
@@ -229,6 +341,8 @@ def topic_table(model, feature_names=None, n_top=10, *, pole="auto"):
     Columns are ``"Topic # 01"``, ``"Topic # 02"``, ... and row ``i`` holds the
     ``i``-th strongest term, as in the fast.ai lesson's ``get_nmf_topics``. With both poles
     (SVD), each topic has two columns, ``"Topic # 01 +"`` and ``"Topic # 01 -"``.
+    The terms are those of :func:`top_terms`; a topic with fewer terms (fewer
+    non-zero weights, or no negative weight) has empty strings below them.
 
     Parameters
     ----------
@@ -275,7 +389,9 @@ def topic_table(model, feature_names=None, n_top=10, *, pole="auto"):
             columns[f"Topic # {k:02d} -"] = topic[1]
         else:
             columns[f"Topic # {k:02d}"] = topic
-    return pd.DataFrame(columns)
+    n_rows = max([len(column) for column in columns.values()], default=0)
+    return pd.DataFrame({name: column + [""] * (n_rows - len(column))
+                         for name, column in columns.items()})
 
 
 # -- coherence -----------------------------------------------------------------------
@@ -311,6 +427,28 @@ def _pair_coherence(indices, X, measure):
             values[(p_a == 0) | (p_b == 0)] = 0.0
         scores[t] = float(np.mean(values)) if values.size else 0.0
     return scores
+
+
+def _check_reference(X):
+    """The document-term matrix of a coherence: 2-D, numeric and finite."""
+    values = X.data if sp.issparse(X) else X
+    try:
+        values = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(
+            "X must be a numeric document-term matrix (or, with a Pipeline, the "
+            f"documents): {exc}") from exc
+    if not sp.issparse(X):
+        X = values
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D document-term matrix, got shape {X.shape}.")
+    finite = np.isfinite(values)
+    if not finite.all():
+        what = "NaN" if np.isnan(values).any() else "infinite values"
+        raise ValueError(
+            f"X holds {what} ({int(np.count_nonzero(~finite))} entries): coherence "
+            "counts the documents that contain each term, so X must be finite.")
+    return X
 
 
 def topic_coherence(model, X, *, n_top=10, measure="npmi", pole="positive",
@@ -355,6 +493,7 @@ def topic_coherence(model, X, *, n_top=10, measure="npmi", pole="positive",
     if pre is not None and not (sp.issparse(X) or (
             isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == components.shape[1])):
         X = pre.transform(X)
+    X = _check_reference(X)
     if X.shape[1] != components.shape[1]:
         raise ValueError(
             f"X has {X.shape[1]} columns, but components_ has {components.shape[1]}."
@@ -432,7 +571,8 @@ def dominant_topic(model, X=None, *, W=None, normalize=True):
     X : documents or document-term matrix, default=None
         What ``model.transform`` takes.
     W : ndarray of shape (n_documents, n_components), default=None
-        Topic weights already computed (X is then not needed).
+        Topic weights already computed (X is then not needed); finite, with one
+        column per topic of ``model`` (when ``model`` has ``components_``).
     normalize : bool, default=True
         Report the weight as a share of the document's total absolute weight
         (in [0, 1]) instead of the raw value.
@@ -463,6 +603,18 @@ def dominant_topic(model, X=None, *, W=None, normalize=True):
     W = np.asarray(W)
     if W.ndim != 2 or W.shape[1] == 0:
         raise ValueError(f"W must be 2-D with at least one column, got shape {W.shape}.")
+    components = getattr(_split_model(model)[0], "components_", None) if model is not None \
+        else None
+    if components is not None and W.shape[1] != np.shape(components)[0]:
+        raise ValueError(
+            f"W has {W.shape[1]} columns, but the model has {np.shape(components)[0]} "
+            "topics (components_ rows): W must be the model's topic weights.")
+    if not np.issubdtype(W.dtype, np.number) or np.issubdtype(W.dtype, np.complexfloating):
+        raise ValueError(f"W must hold real numbers, got dtype {W.dtype}.")
+    if not np.all(np.isfinite(W)):
+        raise ValueError(
+            f"W holds NaN or infinite values ({int(np.count_nonzero(~np.isfinite(W)))} "
+            "entries): no dominant topic can be read from them.")
     topic = np.argmax(W, axis=1)
     weight = W[np.arange(W.shape[0]), topic].astype(np.float64)
     if normalize:

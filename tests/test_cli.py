@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -57,11 +58,20 @@ def assert_themes_found(out, n_top=3):
     assert found == sorted(THEMES)
 
 
+PROGRESS_LINE = re.compile(r"^sklearn-nmfx: \d\d:\d\d:\d\d \[ *\d+\.\d s\] ")
+
+
+def progress_lines(err):
+    return [line for line in err.splitlines() if PROGRESS_LINE.match(line)]
+
+
 def assert_one_line_error(code, out, err, *fragments):
+    """One error line on stderr, after the progress lines (if any) of the stages run."""
     assert code != 0
     assert "Traceback" not in err and "Traceback" not in out
-    lines = err.strip().splitlines()
+    lines = [line for line in err.strip().splitlines() if not PROGRESS_LINE.match(line)]
     assert len(lines) == 1, err
+    assert err.strip().splitlines()[-1] == lines[0]
     assert lines[0].startswith("sklearn-nmfx: error: ")
     for fragment in fragments:
         assert fragment in lines[0]
@@ -119,6 +129,44 @@ def test_jsonl_with_text_field(capsys, tmp_path):
     assert "|" in topic_lines(out)[0]  # SVD topics show both poles
 
 
+def test_svd_pole_without_negative_weights_shows_nothing(capsys, tmp_path, monkeypatch):
+    # A word shared by every document: the first SVD component of the TF-IDF matrix
+    # has no negative weight, so its negative pole must show nothing (not the
+    # smallest positive weights), in the table and in the outputs.
+    texts = [text + " news today" for text in themed_documents()[0]]
+    path = tmp_path / "shared.txt"
+    path.write_text("\n".join(texts), encoding="utf-8")
+    code, out, err = run(capsys, "--input", str(path), "-k", "3", "--model", "svd",
+                         "--output", str(tmp_path / "svd.json"))
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if line.startswith("Topic # ")]
+    assert "|" not in lines[0] and all("|" in line for line in lines[1:])
+    topics = json.loads((tmp_path / "svd.json").read_text())["topics"]
+    assert topics[0]["negative_terms"] == []
+    assert all(t["weight"] < 0 for topic in topics[1:] for t in topic["negative_terms"])
+    code, out, err = run(capsys, "--input", str(path), "-k", "3", "--model", "svd",
+                         "--output", str(tmp_path / "svd.csv"))
+    with open(tmp_path / "svd.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert not [r for r in rows if r["topic"] == "1" and r["pole"] == "-"]
+
+
+def test_no_zero_weight_topic_words_and_a_warning_for_too_many_topics(capsys, tmp_path):
+    path = tmp_path / "two.txt"
+    path.write_text("apple banana\ncherry apple\n", encoding="utf-8")
+    code, out, err = run(capsys, "--input", str(path), "-k", "3", "--output",
+                         str(tmp_path / "two.json"))
+    assert code == 0, err
+    assert "3 topics for 2 documents: fewer documents than topics" in err
+    for topic in json.loads((tmp_path / "two.json").read_text())["topics"]:
+        assert all(term["weight"] > 0 for term in topic["terms"])
+    code, out, err = run(capsys, "--input", str(path), "-k", "1")
+    assert out.startswith("2 documents, 3 terms, MUNMF with 1 topic, ")
+    path.write_text("apple banana cherry\n", encoding="utf-8")
+    code, out, err = run(capsys, "--input", str(path), "-k", "1")
+    assert out.startswith("1 document, 3 terms, MUNMF with 1 topic, ")
+
+
 def test_stdin_one_document_per_line(capsys, monkeypatch):
     texts, _ = themed_documents()
     monkeypatch.setattr(sys, "stdin", io.StringIO("\n\n".join(texts) + "\n"))
@@ -142,7 +190,8 @@ def test_vectorizer_options(capsys, corpus_folder):
                          "--stop-words", "none", "--top", "4")
     assert code == 0, err
     assert ", 10 terms," in out.splitlines()[0]
-    assert all(len(words) == 4 for words in topic_lines(out))
+    assert all(1 <= len(words) <= 4 for words in topic_lines(out))  # no zero-weight words
+    assert max(len(words) for words in topic_lines(out)) == 4
 
 
 @pytest.mark.parametrize("model", ["munmf", "sgd", "autograd", "svd"])
@@ -212,13 +261,21 @@ def test_plot_written(capsys, corpus_folder, tmp_path):
     assert path.stat().st_size > 5000
 
 
-def test_progress_on_a_terminal_only(capsys, corpus_folder, monkeypatch):
-    args = ["--input", str(corpus_folder), "-k", "3"]
+def test_progress_lines_and_files_written(capsys, corpus_folder, monkeypatch, tmp_path):
+    out_csv = tmp_path / "x.csv"
+    args = ["--input", str(corpus_folder), "-k", "3", "--output", str(out_csv)]
     _, _, err = run(capsys, *args)
-    assert err == ""  # stderr is not a terminal under capsys
+    # not a terminal (capsys): plain timestamped lines, one per stage, and each file written
+    lines = progress_lines(err)
+    assert lines == err.strip().splitlines()
+    text = "\n".join(lines)
+    assert "reading" in text and "fitting MUNMF with 3 topics" in text and "done" in text
+    assert f"wrote {out_csv}" in text and f"wrote {tmp_path / 'x.documents.csv'}" in text
+    # a terminal: one line rewritten in place ("\r"), the files written on lines of their own
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
     _, _, err = run(capsys, *args)
-    assert "reading" in err and "fitting MUNMF with 3 topics" in err and "done" in err
+    assert "\r\x1b[K" in err and "fitting MUNMF with 3 topics" in err
+    assert f"wrote {out_csv}\n" in err and err.endswith("done\n")
     _, _, err = run(capsys, *args, "--quiet")
     assert err == ""
 
@@ -236,10 +293,21 @@ def test_k_range(capsys, tmp_path, k_by):
     folds = np.array(curve["folds"])
     assert folds.shape == (4, 3) and np.all(np.isfinite(folds))
     np.testing.assert_allclose(curve["mean"], folds.mean(axis=1))
-    centered = folds - folds.mean(axis=0)
-    np.testing.assert_allclose(curve["paired_std"], centered.std(axis=1))
-    best = curve["k"][int(np.argmax(curve["mean"]))]
-    assert f"k={best:<3d}" in [line for line in out.splitlines() if "<- best" in line][0]
+    np.testing.assert_allclose(curve["std"], folds.std(axis=1))
+    mean = np.array(curve["mean"])
+    top = int(np.argmax(mean))
+    std = (folds - folds[top]).std(axis=1)  # each k's difference from the best, fold by fold
+    np.testing.assert_allclose(curve["paired_std"], std)
+    # the one-standard-error rule, paired: the smallest k whose mean is within one
+    # standard error of its difference from the best
+    best = min(k for k, m, s in zip(curve["k"], mean, std) if m >= mean[top] - s / np.sqrt(3))
+    assert curve["chosen_k"] == best and curve["best_mean_k"] == curve["k"][top]
+    chosen = [line for line in out.splitlines() if "<- chosen" in line]
+    assert len(chosen) == 1 and f"k={best:<3d}" in chosen[0]
+    # each k's line shows its mean and its spread
+    for k, m, s in zip(curve["k"], mean, std):
+        line = next(line for line in out.splitlines() if line.startswith(f"  k={k:<3d}"))
+        assert f"{m:12.6g} ± {s:.3g}" in line
     assert f"with {best} topics" in out
     if k_by == "score":
         assert best == 3  # the three themes
@@ -250,9 +318,11 @@ def test_k_range(capsys, tmp_path, k_by):
 
 
 def test_parse_k_range():
-    assert parse_k_range("2:30") == list(range(2, 31))
-    assert parse_k_range("2:10:4") == [2, 6, 10]
+    assert list(parse_k_range("2:30")) == list(range(2, 31))
+    assert list(parse_k_range("2:10:4")) == [2, 6, 10]
     assert parse_k_range("8,2,4") == [2, 4, 8]
+    huge = parse_k_range("2:1000000000")  # nothing built: checked against the corpus later
+    assert len(huge) == 999_999_999 and huge[-1] == 1_000_000_000
 
 
 # -- bad input ----------------------------------------------------------------------
@@ -364,7 +434,8 @@ def test_keyboard_interrupt(capsys, corpus_folder, monkeypatch):
     monkeypatch.setattr(cli, "read_corpus", interrupted)
     code, _, err = run(capsys, "--input", str(corpus_folder))
     assert code == 130
-    assert err.strip() == "sklearn-nmfx: interrupted"
+    assert err.strip().splitlines()[-1] == "sklearn-nmfx: interrupted"
+    assert "Traceback" not in err
 
 
 def test_unexpected_error_is_one_line(capsys, corpus_folder, monkeypatch):
@@ -380,7 +451,7 @@ def test_unexpected_error_is_one_line(capsys, corpus_folder, monkeypatch):
         main(["--input", str(corpus_folder), "--traceback"])
 
 
-# -- the module as a program, and the seeds' corpus ---------------------------------
+# -- the module as a program, and the fast.ai lesson's four-newsgroup corpus -------
 @pytest.mark.slow
 def test_python_m_subprocess(corpus_folder, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
@@ -391,7 +462,9 @@ def test_python_m_subprocess(corpus_folder, tmp_path):
          "-k", "3"], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr
     assert_themes_found(done.stdout)
-    assert done.stderr == ""  # not a terminal: no progress lines
+    # not a terminal: timestamped progress lines only
+    assert progress_lines(done.stderr) == done.stderr.splitlines()
+    assert "fitting MUNMF with 3 topics" in done.stderr
     bad = subprocess.run([sys.executable, "-m", "sklearn_nmfx", "--input",
                           str(tmp_path / "missing")],
                          capture_output=True, text=True, env=env, timeout=300)
@@ -400,10 +473,10 @@ def test_python_m_subprocess(corpus_folder, tmp_path):
 
 
 @pytest.mark.slow
-def test_seed_corpus(capsys, tmp_path):
+def test_fastai_four_newsgroup_corpus(capsys, tmp_path):
     if _data_home() is None:
         pytest.skip("20 Newsgroups is not cached (set SCIKIT_LEARN_DATA)")
-    path = tmp_path / "seed.json"
+    path = tmp_path / "fastai.json"
     code, out, err = run(capsys, "topics", "--output", str(path))
     assert code == 0, err
     assert out.startswith("2034 documents, 26576 terms, MUNMF with 5 topics")

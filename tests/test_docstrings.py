@@ -1,8 +1,8 @@
 """Every public name has a numpydoc docstring with a runnable example.
 
 The examples themselves run as doctests (``--doctest-modules``); this checks that
-none is missing, for the names of ``sklearn_nmfx.__all__`` and
-``sklearn_nmfx.topics.__all__``.
+none is missing, for the names of ``sklearn_nmfx.__all__``,
+``sklearn_nmfx.topics.__all__`` and ``sklearn_nmfx.model_selection.__all__``.
 """
 
 import inspect
@@ -10,10 +10,11 @@ import inspect
 import pytest
 
 import sklearn_nmfx
-from sklearn_nmfx import topics
+from sklearn_nmfx import model_selection, topics
 
 PUBLIC = [(sklearn_nmfx, name) for name in sklearn_nmfx.__all__] + [
-    (topics, name) for name in topics.__all__]
+    (topics, name) for name in topics.__all__] + [
+    (model_selection, name) for name in model_selection.__all__]
 
 
 @pytest.mark.parametrize("module, name", PUBLIC, ids=[name for _, name in PUBLIC])

@@ -15,7 +15,7 @@ LAYERS = [
     ["_base"],
     ["_mu", "_sgd", "_autograd", "_svd"],
     ["_functions"],
-    ["__init__", "topics"],
+    ["__init__", "topics", "model_selection"],
     ["cli"],
     ["__main__"],
 ]
