@@ -3,12 +3,14 @@
 torch is imported when an AutogradNMF is fitted or used, never on import.
 """
 
+import math
+
 import numpy as np
 
 from ._base import NMFBase
 from ._kernels.autograd import CONSTRAINTS, OPTIMIZERS
 from ._kernels.hals import least_squares_start, row_grams
-from ._kernels.init import INIT_METHODS
+from ._kernels.init import INIT_METHODS, resolve_init
 from ._kernels.losses import BETA_LOSS_NAMES, beta_from_loss, error_from_divergence
 from ._kernels.mu import floors
 from ._validation import Integral, Interval, Real, StrOptions, check_zeros_for_beta
@@ -269,16 +271,33 @@ class AutogradNMF(NMFBase):
                 f"subclass; got {self.optimizer!r}."
             )
 
-    def _objective(self, data, fixed_Ht=None, penalties=True):
+    def _objective(self, data, fixed_Ht=None, penalties=True, scale=1.0, max_value=None):
+        """The objective on the working data; the floor of W H inside logs and negative
+        powers follows ``max_value`` (the working data's largest entry at fit time,
+        so that a row's transform does not depend on the other rows)."""
         from ._kernels.autograd import Objective
 
-        l1_W, l2_W, l1_H, l2_H = self._regularization(*data.shape) if penalties else (0.0,) * 4
-        _, eps = floors(np.dtype(np.float32), data.max_value)
+        l1_W, l2_W, l1_H, l2_H = (self._regularization(*data.shape, scale=scale) if penalties
+                                  else (0.0,) * 4)
+        _, eps = floors(np.dtype(np.float32),
+                        data.max_value if max_value is None else max_value)
         return Objective(
             data, beta=self._beta(), user_loss=self.beta_loss if callable(self.beta_loss) else None,
             l1_W=l1_W, l2_W=l2_W, l1_H=l1_H, l2_H=l2_H, eps=eps, B=data.backend,
             fixed_Ht=fixed_Ht,
         )
+
+    def _regularization(self, n_samples, n_features, scale=1.0):
+        """The penalty weights of the problem on ``X / scale`` with ``W / sqrt(scale)``
+        and ``H / sqrt(scale)``, divided by ``scale ** beta``: the same minimization
+        as on X (the beta divergence is homogeneous of degree beta)."""
+        weights = super()._regularization(n_samples, n_features)
+        if scale == 1.0:
+            return weights
+        beta = self._beta()
+        l1_W, l2_W, l1_H, l2_H = weights
+        l1, l2 = scale ** (0.5 - beta), scale ** (1.0 - beta)
+        return l1_W * l1, l2_W * l2, l1_H * l1, l2_H * l2
 
     def _run(self, objective, W, Ht, floor, learning_rate=None, **kwargs):
         from ._kernels.autograd import autograd_nmf
@@ -298,44 +317,63 @@ class AutogradNMF(NMFBase):
             check_zeros_for_beta(data, beta)
         backend = data.backend
         n_components = self._resolved_n_components(data.shape[1], W, H, fixed_components)
-        W0, H0, fixed = self._start(data, W, H, n_components, fixed_components)
-        floor = _positive_floor(data)
+        # the fit runs on X / scale (a power of 4 near X's largest entry) with the
+        # factors divided by sqrt(scale): the start (NNDSVDa fills zeros with X's mean),
+        # the steps and the floors then follow X's scale
+        scale = _working_scale(data, beta)
+        root = math.sqrt(scale)  # a power of 2: the scalings are exact
+        work = _divided(data, scale)
+        W0, H0, fixed = self._start(work, W, H, n_components, fixed_components)
+        if scale != 1.0:
+            if resolve_init(self.init, n_components, *data.shape) == "custom":
+                W0, H0 = W0 / root, H0 / root
+            elif fixed is not None:
+                H0[fixed] /= root
+        floor = _positive_floor(work)
+        report = self._reporter("step")
+        objective_scale = 1.0 if scale == 1.0 else scale ** beta
         _, Ht, n_iter, history, converged, rates = self._run(
-            self._objective(data), backend.from_numpy(W0),
+            self._objective(work, scale=scale), backend.from_numpy(W0),
             backend.from_numpy(np.ascontiguousarray(H0.T)), floor,
             fixed=None if fixed is None else backend.bool_array(
                 np.isin(np.arange(n_components), fixed)),
-            callback=self._reporter("step"),
+            callback=report if objective_scale == 1.0 else (
+                lambda n_iter, value: report(n_iter, value * objective_scale)),
         )
         # the lr of W, kept for transform: rows then do not depend on each other
         W_rate = rates[0]
-        W_final, divergence = self._solve_W(data, Ht, floor, W_rate)
+        solved = {"_floor": floor, "_W_learning_rate": W_rate, "_scale": scale,
+                  "_fit_max_value": work.max_value}
+        W_final, divergence = self._solve_W(work, Ht, solved)
+        if scale != 1.0:
+            Ht, W_final = Ht * root, W_final * root
+            history = [(i, value * objective_scale) for i, value in history]
+            divergence = divergence * objective_scale
         attributes = self._factorization_attributes(Ht, fixed, n_iter, history, converged,
                                                     backend)
-        attributes.update({
-            "reconstruction_err_": error_from_divergence(divergence),
-            "_floor": floor,
-            "_W_learning_rate": W_rate,
-        })
+        attributes.update({"reconstruction_err_": error_from_divergence(divergence), **solved})
         return attributes, backend.to_numpy(W_final)
 
-    def _solve_W(self, data, Ht, floor, W_rate):
-        """W with H frozen: least-squares start, then the optimizer on W alone.
+    def _solve_W(self, data, Ht, solved):
+        """W with H frozen, for the working data (X / scale) and H / sqrt(scale):
+        least-squares start, then the optimizer on W alone.
 
         Returns W and the loss (without penalties) of X against W H."""
         backend = data.backend
         torch = backend.torch
-        objective = self._objective(data, fixed_Ht=Ht)
-        l1_W, l2_W, _, _ = self._regularization(*data.shape)
+        scale, floor = solved["_scale"], solved["_floor"]
+        max_value = solved["_fit_max_value"]
+        objective = self._objective(data, fixed_Ht=Ht, scale=scale, max_value=max_value)
+        l1_W, l2_W, _, _ = self._regularization(*data.shape, scale=scale)
         XHt = objective.XHt if objective.XHt is not None else data.matmul(Ht)
         W = least_squares_start(XHt, row_grams(data, Ht, backend), l1=l1_W, l2=l2_W, B=backend)
         if self._beta() != 2 or self.nonnegativity != "project":
             W = torch.clamp(W, min=floor)  # strictly positive start for logs, powers
-        W = self._run(objective, W, Ht, floor, learning_rate=[W_rate], update_H=False,
-                      row_tol=self.tol)[0]
+        W = self._run(objective, W, Ht, floor, learning_rate=[solved["_W_learning_rate"]],
+                      update_H=False, row_tol=self.tol)[0]
         with torch.no_grad():
-            divergence = self._objective(data, fixed_Ht=Ht, penalties=False).evaluate(
-                W, Ht, backward=False)
+            divergence = self._objective(data, fixed_Ht=Ht, penalties=False,
+                                         max_value=max_value).evaluate(W, Ht, backward=False)
         return W, divergence
 
     def _transform_data(self, data):
@@ -343,9 +381,34 @@ class AutogradNMF(NMFBase):
         if beta is not None:
             check_zeros_for_beta(data, beta)
         backend = data.backend
-        Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T, dtype=data.dtype))
-        W, _ = self._solve_W(data, Ht, self._floor, self._W_learning_rate)
-        return backend.to_numpy(W)
+        solved = {"_floor": self._floor, "_W_learning_rate": self._W_learning_rate,
+                  # models fitted before the working scale: X itself
+                  "_scale": getattr(self, "_scale", 1.0),
+                  "_fit_max_value": getattr(self, "_fit_max_value", None)}
+        root = math.sqrt(solved["_scale"])
+        Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T / root
+                                                     if root != 1.0 else self.components_.T,
+                                                     dtype=data.dtype))
+        W, _ = self._solve_W(_divided(data, solved["_scale"]), Ht, solved)
+        return backend.to_numpy(W * root if root != 1.0 else W)
+
+
+def _working_scale(data, beta):
+    """The power of 4 nearest the largest entry of X (1 for a callable loss, whose
+    scale the estimator cannot know, and for X = 0): the fit runs on X / scale."""
+    if beta is None or not data.max_value > 0:
+        return 1.0
+    return 4.0 ** round(math.log2(data.max_value) / 2)
+
+
+def _divided(data, scale):
+    """The data matrix of X / scale (``data`` itself for scale 1); scale is a power of
+    4, so the division is exact and keeps the missing entries' mask."""
+    if scale == 1.0:
+        return data
+    X = data.host
+    X = X * X.dtype.type(1.0 / scale)
+    return data.backend.data_matrix(X, data.host_mask)
 
 
 def _positive_floor(data):

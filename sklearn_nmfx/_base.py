@@ -476,7 +476,11 @@ def _check_finite_attributes(name, attributes):
         else:
             continue
         if not finite:
+            # the model's dtype is X's (components_); float64 is advice for float32 only
+            dtype = getattr(attributes.get("components_", value), "dtype", np.float64)
             raise RuntimeError(
                 f"{name} produced non-finite values in {key}: the data overflow "
-                "the floating-point type. Rescale X or use float64."
+                f"the floating-point type ({np.dtype(dtype).name}). Rescale X (for "
+                "example divide it by its largest magnitude)"
+                + (" or use float64." if np.dtype(dtype) == np.float32 else ".")
             )

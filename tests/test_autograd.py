@@ -224,3 +224,17 @@ def test_seed_corpus_topics_explained_and_same_as_sgdnmf(seed_corpus):
     assert explained(X, W, model.components_) >= 0.99 * e_reference
     sgd = SGDNMF(n_components=5, random_state=1).fit(X)
     assert shared_top_words(sgd.components_, model.components_, vocabulary) >= 6
+
+
+@pytest.mark.parametrize("scale", [1.0, 1e10])
+def test_raw_counts_and_large_scales_fit_like_scikit_learn(scale):
+    """Issue 19: on counts of mean ~200 (and 1e10 times them) the default fit ended at
+    relative error 0.85 (H = 0 at 1e10); it now fits on X / a power of 4."""
+    rng = np.random.RandomState(0)
+    L = rng.rand(60, 5) @ rng.rand(5, 40)
+    X = rng.poisson(200 * L / L.mean()).astype(float) * scale
+    reference = NMF(5, random_state=0, max_iter=1000).fit(X)
+    reference_error = np.linalg.norm(X - reference.transform(X) @ reference.components_)
+    model = AutogradNMF(5, random_state=0)
+    W = model.fit_transform(X)
+    assert np.linalg.norm(X - W @ model.components_) <= 1.1 * reference_error

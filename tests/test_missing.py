@@ -415,3 +415,31 @@ def test_guided_space_topic_on_the_seed_corpus(seed_corpus):
     # documents that name a seed word mostly fall in the guided topic, others mostly not
     assert np.mean(topic[names_a_seed] == 0) > 0.8
     assert np.mean(topic[~names_a_seed] == 0) < 0.4
+
+
+def _observed_beta_divergence(X, WH, observed, beta):
+    x, y = X[observed], WH[observed]
+    return np.sum((x**beta + (beta - 1) * y**beta - beta * x * y ** (beta - 1))
+                  / (beta * (beta - 1)))
+
+
+@pytest.mark.parametrize("beta_loss", [-1.0, -0.5])
+@pytest.mark.parametrize("make, device", [
+    pytest.param(MUNMF, None, id="MUNMF-numpy"), pytest.param(MUNMF, "torch", id="MUNMF-torch"),
+    pytest.param(AutogradNMF, None, id="AutogradNMF")])
+def test_negative_beta_losses_with_missing_entries(make, device, beta_loss):
+    """Missing entries hold 0 inside the solvers, and 0 ** beta is infinite for beta
+    < 0: they must be left out of the objective, not turn it into NaN (issue 19)."""
+    if device == "torch" or make is AutogradNMF:
+        pytest.importorskip("torch")
+    X = RANK5[:40, :20] + 0.05  # no zeros (beta <= 0)
+    X_nan, missing = with_missing(X, 0.2, seed=12)
+    model = make(n_components=3, beta_loss=beta_loss, random_state=0, device=device,
+                 max_iter=100)
+    W = model.fit_transform(X_nan)
+    assert np.isfinite(model.loss_curve_).all() and np.isfinite(W).all()
+    divergence = _observed_beta_divergence(X, W @ model.components_, ~missing, beta_loss)
+    assert model.reconstruction_err_ == pytest.approx(np.sqrt(2 * divergence), rel=1e-6)
+    if make is MUNMF:  # monotone
+        assert np.all(np.diff(model.loss_curve_) <= 1e-9 * model.loss_curve_[0])
+    np.testing.assert_array_equal(model.transform(X_nan), W)

@@ -143,3 +143,17 @@ def test_seed_corpus_matches_arpack(seed_corpus, random_state):
     # the randomized solver on torch as well
     torch_fit = TruncatedSVDTopics(5, random_state=random_state, device="torch").fit(X)
     assert _angle(torch_fit.components_, ref.components_) < 5.0
+
+
+@pytest.mark.parametrize("device", [None, "torch"])
+@pytest.mark.parametrize("dtype, scale", [(np.float64, 1e300), (np.float32, 1e30)])
+def test_overflow_advice_fits_the_dtype(device, dtype, scale):
+    """Near the top of the dtype's range the variances overflow: the message says to
+    rescale X, and to use float64 only to a caller whose X is not float64 already."""
+    rng = np.random.RandomState(0)
+    X = (rng.rand(20, 10) * scale).astype(dtype)
+    model = TruncatedSVDTopics(2, random_state=0, device=device)
+    with np.errstate(all="ignore"), pytest.raises(RuntimeError, match="Rescale X") as info:
+        model.fit(X)
+    assert ("use float64" in str(info.value)) == (dtype == np.float32)
+    assert not hasattr(model, "components_")

@@ -58,6 +58,10 @@ def dense_terms(X, WH, mask, beta, B, eps):
         ratio = X / WH
         terms = ratio - xp.log(B.clamp_min(ratio, eps)) - 1.0
     else:
+        if beta < 0 and mask is not None:
+            # missing entries hold 0, whose negative power is infinite (and inf * 0
+            # is NaN, in the value and in its gradient): 1 there, masked out below
+            X = xp.where(mask != 0, X, xp.ones_like(X))
         terms = (X**beta + (beta - 1) * WH**beta - beta * X * WH ** (beta - 1)) / (
             beta * (beta - 1)
         )
