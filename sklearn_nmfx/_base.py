@@ -16,9 +16,10 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array
+from sklearn.utils.validation import _check_feature_names_in
 
 from ._backend import resolve_backend
 from ._dask import import_dask, is_dask_array
@@ -46,7 +47,7 @@ from ._validation import (
 )
 
 
-class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class FactorizationBase(TransformerMixin, BaseEstimator):
     """Shared plumbing of the matrix factorization estimators (not for direct use).
 
     ``X ~ W @ H`` with ``W`` of shape ``(n_samples, n_components)`` (what
@@ -288,6 +289,33 @@ class FactorizationBase(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     def _n_features_out(self):
         """Number of transformed output features (for get_feature_names_out)."""
         return self.components_.shape[0]
+
+    #: Prefix of the output feature names: the scikit-learn class this one
+    #: replaces, so that a moved-over pipeline's column names do not change
+    #: (None: the class's own name, as scikit-learn's estimators do).
+    _feature_names_prefix = None
+
+    def get_feature_names_out(self, input_features=None):
+        """Get output feature names for transformation.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the feature names seen in `fit`.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``["nmf0", "nmf1", ...]`` for :class:`MUNMF`, as scikit-learn's
+            ``NMF`` names them (``minibatchnmf*`` for :class:`SGDNMF`,
+            ``truncatedsvd*`` for :class:`TruncatedSVDTopics`,
+            ``autogradnmf*`` for :class:`AutogradNMF`).
+        """
+        check_is_fitted(self, "components_")
+        _check_feature_names_in(self, input_features, generate_names=False)
+        prefix = self._feature_names_prefix or type(self).__name__.lower()
+        return np.asarray([f"{prefix}{i}" for i in range(self._n_features_out)],
+                          dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

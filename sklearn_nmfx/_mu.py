@@ -210,6 +210,8 @@ class MUNMF(NMFBase):
     ([0.0, 1.0], [1])
     """
 
+    _feature_names_prefix = "nmf"  # scikit-learn's names
+
     _parameter_constraints = {
         **NMFBase._parameter_constraints,
         "init": [StrOptions(set(INIT_METHODS)), None],
@@ -272,8 +274,12 @@ class MUNMF(NMFBase):
 
     def _fit_data(self, data, W=None, H=None, fixed_components=None):
         if self.solver == "cd":
+            beta = beta_from_loss(self.beta_loss)
+            # scikit-learn's own words first where it would refuse too
+            refusal = ("" if beta == 2 else "Invalid beta_loss parameter: solver 'cd' "
+                       f"does not handle beta_loss = {float(beta)!r}. ")
             raise ValueError(
-                "MUNMF runs multiplicative updates only: use solver='mu' (the "
+                refusal + "MUNMF runs multiplicative updates only: use solver='mu' (the "
                 "default), or sklearn.decomposition.NMF(solver='cd') for coordinate "
                 "descent (SGDNMF's Frobenius step is HALS, a coordinate descent)."
             )

@@ -252,6 +252,8 @@ class SGDNMF(NMFBase):
     [0.0, 1.0]
     """
 
+    _feature_names_prefix = "minibatchnmf"  # scikit-learn's names
+
     _parameter_constraints = {
         **NMFBase._parameter_constraints,
         "init": [StrOptions(set(INIT_METHODS)), None],

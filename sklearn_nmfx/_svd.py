@@ -146,6 +146,8 @@ class TruncatedSVDTopics(FactorizationBase):
 
     _non_negative = False
 
+    _feature_names_prefix = "truncatedsvd"  # scikit-learn's names
+
     _parameter_constraints = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "algorithm": [StrOptions({"auto", "randomized", "arpack"})],

@@ -17,7 +17,7 @@ import pytest
 
 from sklearn_nmfx.cli import main, parse_k_range
 
-from .conftest import _data_home
+from .conftest import skip_unless_newsgroups_readable
 
 THEMES = {
     "space": "rocket orbit planet astronaut launch telescope galaxy comet".split(),
@@ -474,8 +474,7 @@ def test_python_m_subprocess(corpus_folder, tmp_path):
 
 @pytest.mark.slow
 def test_fastai_four_newsgroup_corpus(capsys, tmp_path):
-    if _data_home() is None:
-        pytest.skip("20 Newsgroups is not cached (set SCIKIT_LEARN_DATA)")
+    skip_unless_newsgroups_readable()
     path = tmp_path / "fastai.json"
     code, out, err = run(capsys, "topics", "--output", str(path))
     assert code == 0, err
@@ -492,7 +491,6 @@ def test_fastai_four_newsgroup_corpus(capsys, tmp_path):
 
 
 def test_unknown_category(capsys):
-    if _data_home() is None:
-        pytest.skip("20 Newsgroups is not cached (set SCIKIT_LEARN_DATA)")
+    skip_unless_newsgroups_readable()
     assert_one_line_error(*run(capsys, "--categories", "sci.spaec", "sci.med"),
                           "['sci.spaec']", "sci.space")

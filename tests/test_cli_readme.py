@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import _data_home
+from .conftest import skip_unless_newsgroups_readable
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -49,8 +49,7 @@ def test_readme_has_snippets_with_outputs():
 
 @pytest.mark.slow
 def test_readme_snippets_print_what_the_readme_shows(tmp_path):
-    if _data_home() is None:
-        pytest.skip("20 Newsgroups is not cached (set SCIKIT_LEARN_DATA)")
+    skip_unless_newsgroups_readable()
     snippets = readme_snippets()
     paths = []
     for i, (code, _) in enumerate(snippets):

@@ -243,7 +243,7 @@ def test_all_zero_rows_and_columns_give_zero_not_nan():
 
 def test_feature_names_out():
     model = MUNMF(3, random_state=0).fit(low_rank_data(10, 8))
-    assert list(model.get_feature_names_out()) == ["munmf0", "munmf1", "munmf2"]
+    assert list(model.get_feature_names_out()) == ["nmf0", "nmf1", "nmf2"]
 
 
 # -- bad input ----------------------------------------------------------------------
@@ -269,7 +269,7 @@ def test_inf_is_rejected():
 
 
 def test_too_many_components_for_nndsvd():
-    with pytest.raises(ValueError, match=r"init='nndsvda' can only be used when n_components"):
+    with pytest.raises(ValueError, match=r"init = 'nndsvda' can only be used when n_components"):
         MUNMF(12, init="nndsvda").fit(low_rank_data(10, 8))
 
 
@@ -376,6 +376,10 @@ def test_solver_and_shuffle_are_taken_as_scikit_learn_spells_them():
     np.testing.assert_array_equal(spelled.components_, plain.components_)
     with pytest.raises(ValueError, match="solver='mu'.*NMF\\(solver='cd'\\)"):
         MUNMF(3, solver="cd").fit(X)
+    # a loss scikit-learn's cd refuses is refused in scikit-learn's words first
+    with pytest.raises(ValueError, match=r"^Invalid beta_loss parameter: solver 'cd' "
+                       r"does not handle beta_loss = 1\.0\. .*solver='mu'"):
+        MUNMF(3, solver="cd", beta_loss="kullback-leibler").fit(X)
     with pytest.raises(ValueError, match="solver"):
         MUNMF(3, solver="lbfgs").fit(X)
 

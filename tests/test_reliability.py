@@ -601,7 +601,7 @@ def test_too_many_components(cls, device):
                 make(cls, device, n_components=5, algorithm=algorithm).fit(X)
         return
     for init in ("nndsvd", "nndsvda", "nndsvdar"):
-        with pytest.raises(ValueError, match=rf"init='{init}' can only be used"):
+        with pytest.raises(ValueError, match=rf"init = '{init}' can only be used"):
             make(cls, device, n_components=6, init=init).fit(X)
     with pytest.raises(ValueError, match=r"n_components=1000000 is too large.*GiB"):
         make(cls, device, n_components=10**6, init="random").fit(X)  # 32 TB: not tried

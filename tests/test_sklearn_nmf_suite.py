@@ -3,8 +3,10 @@
 against MUNMF, SGDNMF and sklearn_nmfx.non_negative_factorization.
 
 scikit-learn's tests run both of NMF's solvers; MUNMF has the multiplicative one
-only, so ``NMF(solver='cd')`` runs MUNMF with ``solver='mu'`` here (MUNMF itself
-refuses 'cd' with advice, tests/test_mu.py).
+only, so ``NMF(solver='cd')`` with the Frobenius loss (the only loss scikit-learn's
+'cd' takes) runs MUNMF with ``solver='mu'`` here. Any other loss with 'cd' is
+passed on as it is: scikit-learn refuses it, and so does MUNMF, in scikit-learn's
+words (MUNMF refuses 'cd' for every loss, with advice, tests/test_mu.py).
 """
 
 import re
@@ -16,12 +18,18 @@ from sklearn_nmfx import MUNMF, SGDNMF, non_negative_factorization
 from ._sklearn_suite import load_suite
 
 
-def NMF(*args, solver="mu", **kwargs):  # noqa: N802 (scikit-learn's name)
-    return MUNMF(*args, solver="mu", **kwargs)
+def _solver(solver, beta_loss):
+    """'mu' for the requests scikit-learn's 'cd' would run, else as given."""
+    return "mu" if solver == "mu" or beta_loss in ("frobenius", 2, 2.0) else solver
 
 
-def nnf(*args, solver="mu", **kwargs):
-    return non_negative_factorization(*args, solver="mu", **kwargs)
+def NMF(*args, solver="mu", beta_loss="frobenius", **kwargs):  # noqa: N802 (scikit-learn's name)
+    return MUNMF(*args, solver=_solver(solver, beta_loss), beta_loss=beta_loss, **kwargs)
+
+
+def nnf(*args, solver="mu", beta_loss="frobenius", **kwargs):
+    return non_negative_factorization(*args, solver=_solver(solver, beta_loss),
+                                      beta_loss=beta_loss, **kwargs)
 
 
 PRIVATE = "tests scikit-learn's private functions (sklearn.decomposition._nmf)"
@@ -33,17 +41,6 @@ EXCLUDED = {
     "test_beta_divergence": PRIVATE,
     "test_special_sparse_dot": PRIVATE,
     "test_nmf_multiplicative_update_sparse": PRIVATE,
-    "test_parameter_checking": (
-        "pins the refusal of beta_loss=1 by solver='cd', a solver MUNMF does not "
-        "have (it refuses solver='cd' itself, tests/test_mu.py); its other checks "
-        "(negative X, init='nndsvd*' with too many components) are in "
-        "tests/test_reliability.py and tests/test_mu.py"
-    ),
-    "test_feature_names_out": (
-        "pins the prefix 'nmf' of get_feature_names_out: ours is the class's name "
-        "('munmf0', ...), as scikit-learn's ClassNamePrefixFeaturesOutMixin makes it "
-        "for every estimator (docs/migrating.rst)"
-    ),
     "test_minibatch_nmf_partial_fit": (
         "passes in scikit-learn only because fit and partial_fit write into the "
         "caller's H (init='custom') and both estimators end up sharing it as "

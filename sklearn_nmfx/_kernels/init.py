@@ -20,7 +20,7 @@ def resolve_init(init, n_components, n_samples, n_features):
         return "nndsvda" if n_components <= min(n_samples, n_features) else "random"
     if init in ("nndsvd", "nndsvda", "nndsvdar") and n_components > min(n_samples, n_features):
         raise ValueError(
-            f"init={init!r} can only be used when n_components <= min(n_samples, "
+            f"init = {init!r} can only be used when n_components <= min(n_samples, "
             f"n_features) = {min(n_samples, n_features)}; got n_components="
             f"{n_components}. Use init='random' or fewer components."
         )
