@@ -221,7 +221,7 @@ class FactorizationBase(TransformerMixin, BaseEstimator):
         W = self._transform_data(data)
         return check_finite_result(W, f"{type(self).__name__}.transform")
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X=None, *, Xt=None):
         """Transform data back to its original space: ``X @ components_``.
 
         Parameters
@@ -229,13 +229,25 @@ class FactorizationBase(TransformerMixin, BaseEstimator):
         X : {ndarray, sparse matrix} of shape (n_samples, n_components)
             Transformed data matrix (``W``).
 
+        Xt : {ndarray, sparse matrix} of shape (n_samples, n_components)
+            The former name of ``X``, taken with a ``FutureWarning`` as
+            scikit-learn 1.5 and 1.6 take it.
+
         Returns
         -------
         X_original : ndarray of shape (n_samples, n_features)
             Data in the original space.
         """
-        check_is_fitted(self)
         whom = f"{type(self).__name__}.inverse_transform"
+        if X is None and Xt is None:
+            raise TypeError(f"{whom}: Missing required positional argument: X")
+        if X is not None and Xt is not None:
+            raise TypeError(f"{whom}: Cannot use both X and Xt. Use X only.")
+        if Xt is not None:
+            warnings.warn("Xt was renamed X in version 1.5 of scikit-learn; pass X.",
+                          FutureWarning, stacklevel=2)
+            X = Xt
+        check_is_fitted(self)
         if is_torch_tensor(X):
             X = torch_to_numpy(X, whom)
         X = check_array(X, accept_sparse=("csr", "csc"), dtype=[np.float64, np.float32],

@@ -135,6 +135,18 @@ def test_inverse_transform_reconstructs():
     assert np.linalg.norm(X - X_back) / np.linalg.norm(X) < 1e-3
 
 
+def test_inverse_transform_takes_the_former_name_xt_as_scikit_learn_1_6_does():
+    X = low_rank_data(20, 10, rank=3)
+    model = MUNMF(3, random_state=0).fit(X)
+    W = model.transform(X)
+    with pytest.warns(FutureWarning, match="Xt was renamed X"):
+        np.testing.assert_array_equal(model.inverse_transform(Xt=W), model.inverse_transform(W))
+    with pytest.raises(TypeError, match="Missing required positional argument"):
+        model.inverse_transform()
+    with pytest.raises(TypeError, match="Cannot use both X and Xt"):
+        model.inverse_transform(W, Xt=W)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("device", [None, "torch"])
 def test_dtype_is_kept_and_results_are_numpy(dtype, device):
