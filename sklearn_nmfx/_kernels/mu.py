@@ -341,14 +341,18 @@ def multiplicative_update(
 
     start = objective_of(divergence(W, Ht), W, Ht)
     errors = [error_from_divergence(start)]
+    # scikit-learn's mu rule for the losses whose reference is its mu solver; the
+    # Frobenius fit is measured against its coordinate descent, whose rule is the
+    # change rule alone (the mu rule stopped it short of that error)
+    mu_rule = tol > 0 and beta != 2
 
     def converged(n_iter, objective):
-        # scikit-learn's mu rule (with tol > 0, as there): the error
+        # scikit-learn's mu rule (beta != 2, tol > 0, as there): the error
         # (sqrt(2 * objective)) fell by less than tol times the error at the start
         # since the last check; or its cd rule: the iteration moved the factors by
         # less than tol times the first iteration did
         errors.append(error_from_divergence(objective))
-        return ((tol > 0 and errors[-2] - errors[-1] < tol * errors[0])
+        return ((mu_rule and errors[-2] - errors[-1] < tol * errors[0])
                 or changes[-1] <= tol * changes[0])
 
     n_iter, history, is_converged = iterate(
