@@ -30,6 +30,7 @@ import math
 import array_api_compat
 import numpy as np
 
+from . import compiled
 from .driver import iterate
 from .losses import beta_divergence, error_from_divergence, frobenius_objective, penalty
 
@@ -114,21 +115,38 @@ def frobenius_step_in_place(F, M, C, B):
     return moved
 
 
+def _fused(B, *arrays):
+    """Whether the fused compiled repeats take these NumPy arrays (same float dtype,
+    C-contiguous)."""
+    if not getattr(B, "compiled", False):
+        return False
+    dtype = arrays[0].dtype
+    return dtype in (np.float32, np.float64) and all(
+        isinstance(a, np.ndarray) and a.dtype == dtype and a.flags.c_contiguous
+        for a in arrays)
+
+
 def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.05, fixed=None,
                      overwrite_F=False, overwrite_XG=False):
     """Repeated fast MU steps on fixed products, stopped once a step moves less than
     ``delta`` times the first one (Gillis & Glineur 2012); the columns ``fixed``
     (boolean vector, or None) are not updated.
 
-    Each step runs through ``B.map_rows``: on the CPU, row blocks that stay in the
-    cache, on the cores, each written over its rows; on PyTorch, the whole matrix at
-    once. Returns the updated F: F itself with ``overwrite_F``, else a copy (F is
-    left as it is). With ``overwrite_XG``, XG is used as scratch memory.
+    Where the backend has compiled kernels (numba), the repeats run in one fused
+    kernel (``compiled.frobenius_repeats``: a pass over F and C per repeat, threads
+    only for large F). Otherwise each step runs through ``B.map_rows``: on the CPU,
+    row blocks that stay in the cache, on the cores, each written over its rows; on
+    PyTorch, the whole matrix at once. Returns the updated F: F itself with
+    ``overwrite_F``, else a copy (F is left as it is). With ``overwrite_XG``, XG is
+    used as scratch memory.
     """
     M, C = frobenius_operator(XG, GtG, l1, l2, floor, B, fixed=fixed,
                               overwrite_XG=overwrite_XG)
     if not overwrite_F:
         F = B.namespace().asarray(F, copy=True)
+    if _fused(B, F, M, C):
+        compiled.frobenius_repeats(F, M, C, n_repeats, delta)
+        return F
 
     def step(F_rows, C_rows):
         return frobenius_step_in_place(F_rows, M, C_rows, B)
