@@ -192,8 +192,14 @@ def beta_numerator_denominator(data, F, G, *, beta, eps):
         num = (X / WH) @ G
         den = mask @ G if mask is not None else xp.sum(G, axis=0)[None, :]
         return num, den
-    num = (X * WH ** (beta - 2)) @ G
-    P = WH ** (beta - 1)
+    if beta == 0:
+        # Itakura-Saito: (WH)^-2 and (WH)^-1 by a reciprocal and a product, not by
+        # power (several times slower)
+        P = 1.0 / WH
+        num = (X * P * P) @ G
+    else:
+        num = (X * WH ** (beta - 2)) @ G
+        P = WH ** (beta - 1)
     if mask is not None:
         P = P * mask
     return num, P @ G
