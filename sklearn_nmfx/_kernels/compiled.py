@@ -31,6 +31,8 @@ FROBENIUS_BLOCK_ENTRIES = 2**13
 # A factor with fewer entries than this runs its repeats on one thread: a parallel
 # region costs tens of microseconds, more than such a repeat's arithmetic.
 FROBENIUS_PARALLEL_ENTRIES = 2**16
+# MUNMF uses the fused repeats up to this many components (see mu._fused).
+FROBENIUS_MAX_COMPONENTS = 10
 
 
 def _product_at_nonzeros(indptr, indices, W, Ht, out):

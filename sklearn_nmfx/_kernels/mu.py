@@ -117,8 +117,10 @@ def frobenius_step_in_place(F, M, C, B):
 
 def _fused(B, *arrays):
     """Whether the fused compiled repeats take these NumPy arrays (same float dtype,
-    C-contiguous)."""
-    if not getattr(B, "compiled", False):
+    C-contiguous, at most ``compiled.FROBENIUS_MAX_COMPONENTS`` columns: above, the
+    product ``F @ M`` dominates, and ``B.map_rows`` runs it on the cores where the
+    fit keeps BLAS on one thread)."""
+    if not getattr(B, "compiled", False) or arrays[0].shape[1] > compiled.FROBENIUS_MAX_COMPONENTS:
         return False
     dtype = arrays[0].dtype
     return dtype in (np.float32, np.float64) and all(
