@@ -46,6 +46,35 @@ def test_beta_numerator_is_the_numpy_expression(beta):
                                rtol=1e-12)
 
 
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(70, 4), (30000, 3), (800, 40)])
+def test_fused_frobenius_repeats_are_the_numpy_steps(dtype, shape):
+    # the fused repeats (one pass after BLAS's F @ M, threads for the large F) give
+    # the NumPy steps of mu.frobenius_update, and stop after as many repeats
+    from sklearn_nmfx._backend import NumpyBackend
+    from sklearn_nmfx._kernels.mu import frobenius_operator, frobenius_step_in_place
+
+    rng = np.random.default_rng(0)
+    n, k = shape
+    F = rng.random((n, k)).astype(dtype)
+    G = rng.random((2 * k + 5, k)).astype(dtype)
+    XG = (rng.random((n, 2 * k + 5)).astype(dtype) @ G).astype(dtype)
+    M, C = frobenius_operator(XG, G.T @ G, 0.0, 0.0, 1e-30, NumpyBackend())
+    expected, first, n_expected = F.copy(), None, 0
+    for _ in range(7):
+        moved = float(frobenius_step_in_place(expected, M, C, NumpyBackend()))
+        n_expected += 1
+        if first is None:
+            first = moved
+        elif moved <= 0.3**2 * first:
+            break
+    got = F.copy()
+    assert compiled.frobenius_repeats(got, M, C, 7, 0.3) == n_expected
+    np.testing.assert_allclose(got, expected, rtol=1e-4 if dtype == np.float32 else 1e-12,
+                               atol=1e-6 * float(np.abs(expected).max()))
+
+
 def test_the_numpy_path_is_used_when_numba_is_disabled_and_fits_the_same():
     script = (
         "import numpy as np, scipy.sparse as sp, sklearn_nmfx._kernels.compiled as c;"

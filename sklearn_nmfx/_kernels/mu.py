@@ -30,6 +30,7 @@ import math
 import array_api_compat
 import numpy as np
 
+from . import compiled
 from .driver import iterate
 from .losses import beta_divergence, error_from_divergence, frobenius_objective, penalty
 
@@ -114,21 +115,40 @@ def frobenius_step_in_place(F, M, C, B):
     return moved
 
 
+def _fused(B, *arrays):
+    """Whether the fused compiled repeats take these NumPy arrays (same float dtype,
+    C-contiguous, at most ``compiled.FROBENIUS_MAX_COMPONENTS`` columns: above, the
+    product ``F @ M`` dominates, and ``B.map_rows`` runs it on the cores where the
+    fit keeps BLAS on one thread)."""
+    if not getattr(B, "compiled", False) or arrays[0].shape[1] > compiled.FROBENIUS_MAX_COMPONENTS:
+        return False
+    dtype = arrays[0].dtype
+    return dtype in (np.float32, np.float64) and all(
+        isinstance(a, np.ndarray) and a.dtype == dtype and a.flags.c_contiguous
+        for a in arrays)
+
+
 def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.05, fixed=None,
                      overwrite_F=False, overwrite_XG=False):
     """Repeated fast MU steps on fixed products, stopped once a step moves less than
     ``delta`` times the first one (Gillis & Glineur 2012); the columns ``fixed``
     (boolean vector, or None) are not updated.
 
-    Each step runs through ``B.map_rows``: on the CPU, row blocks that stay in the
-    cache, on the cores, each written over its rows; on PyTorch, the whole matrix at
-    once. Returns the updated F: F itself with ``overwrite_F``, else a copy (F is
-    left as it is). With ``overwrite_XG``, XG is used as scratch memory.
+    Where the backend has compiled kernels (numba), the repeats run in one fused
+    kernel (``compiled.frobenius_repeats``: a pass over F and C per repeat, threads
+    only for large F). Otherwise each step runs through ``B.map_rows``: on the CPU,
+    row blocks that stay in the cache, on the cores, each written over its rows; on
+    PyTorch, the whole matrix at once. Returns the updated F: F itself with
+    ``overwrite_F``, else a copy (F is left as it is). With ``overwrite_XG``, XG is
+    used as scratch memory.
     """
     M, C = frobenius_operator(XG, GtG, l1, l2, floor, B, fixed=fixed,
                               overwrite_XG=overwrite_XG)
     if not overwrite_F:
         F = B.namespace().asarray(F, copy=True)
+    if _fused(B, F, M, C):
+        compiled.frobenius_repeats(F, M, C, n_repeats, delta)
+        return F
 
     def step(F_rows, C_rows):
         return frobenius_step_in_place(F_rows, M, C_rows, B)
@@ -174,8 +194,14 @@ def beta_numerator_denominator(data, F, G, *, beta, eps):
         num = (X / WH) @ G
         den = mask @ G if mask is not None else xp.sum(G, axis=0)[None, :]
         return num, den
-    num = (X * WH ** (beta - 2)) @ G
-    P = WH ** (beta - 1)
+    if beta == 0:
+        # Itakura-Saito: (WH)^-2 and (WH)^-1 by a reciprocal and a product, not by
+        # power (several times slower)
+        P = 1.0 / WH
+        num = (X * P * P) @ G
+    else:
+        num = (X * WH ** (beta - 2)) @ G
+        P = WH ** (beta - 1)
     if mask is not None:
         P = P * mask
     return num, P @ G
@@ -341,14 +367,18 @@ def multiplicative_update(
 
     start = objective_of(divergence(W, Ht), W, Ht)
     errors = [error_from_divergence(start)]
+    # scikit-learn's mu rule for the losses whose reference is its mu solver; the
+    # Frobenius fit is measured against its coordinate descent, whose rule is the
+    # change rule alone (the mu rule stopped it short of that error)
+    mu_rule = tol > 0 and beta != 2
 
     def converged(n_iter, objective):
-        # scikit-learn's mu rule (with tol > 0, as there): the error
+        # scikit-learn's mu rule (beta != 2, tol > 0, as there): the error
         # (sqrt(2 * objective)) fell by less than tol times the error at the start
         # since the last check; or its cd rule: the iteration moved the factors by
         # less than tol times the first iteration did
         errors.append(error_from_divergence(objective))
-        return ((tol > 0 and errors[-2] - errors[-1] < tol * errors[0])
+        return ((mu_rule and errors[-2] - errors[-1] < tol * errors[0])
                 or changes[-1] <= tol * changes[0])
 
     n_iter, history, is_converged = iterate(
