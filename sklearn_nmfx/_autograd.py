@@ -13,6 +13,7 @@ from ._kernels.hals import least_squares_start, row_grams
 from ._kernels.init import INIT_METHODS, resolve_init
 from ._kernels.losses import BETA_LOSS_NAMES, beta_from_loss, error_from_divergence
 from ._kernels.mu import floors
+from ._kernels.solve import scale_from_sum, solve_W
 from ._validation import Integral, Interval, Real, StrOptions, check_zeros_for_beta
 
 
@@ -107,7 +108,8 @@ class AutogradNMF(NMFBase):
 
     max_iter : int, default=2000
         Maximum number of optimizer steps (a ``ConvergenceWarning`` is raised
-        when reached). ``transform`` runs at most ``max_iter`` steps.
+        when reached). ``transform`` runs at most ``max_iter`` steps (sweeps or
+        multiplicative steps for the built-in losses).
 
     tol : float, default=1e-4
         Every 10 steps, the objective has stalled when ``sqrt(2 * objective)``
@@ -177,11 +179,16 @@ class AutogradNMF(NMFBase):
 
     Notes
     -----
-    ``transform`` fits W with H frozen, with the same optimizer, from the
-    non-negative least-squares start ``max(0, X H^T (H H^T)^-1)``; its learning
-    rate decays on a fixed schedule and each row stops by itself, so the result
-    for a row does not depend on the other rows, and ``fit_transform(X)``
-    returns exactly ``fit(X).transform(X)``.
+    ``transform`` solves W with H frozen row by row, as :class:`MUNMF` does, for
+    the built-in losses (projected least squares then HALS for the Frobenius loss,
+    multiplicative steps for the other beta divergences, each row stopping by
+    itself), whatever the optimizer: the result for a row does not depend on the
+    other rows, and ``fit_transform(X)`` returns exactly ``fit(X).transform(X)``.
+    With a callable loss W is fitted by the optimizer from the non-negative
+    least-squares start ``max(0, X H^T (H H^T)^-1)``, its learning rate decaying
+    on a fixed schedule and each row stopping by itself; rows are then
+    independent when the loss is a sum over the entries and the optimizer steps
+    entries apart (Adam, SGD), not with L-BFGS, whose line search is shared.
 
     Examples
     --------
@@ -343,7 +350,9 @@ class AutogradNMF(NMFBase):
         # the lr of W, kept for transform: rows then do not depend on each other
         W_rate = rates[0]
         solved = {"_floor": floor, "_W_learning_rate": W_rate, "_scale": scale,
-                  "_fit_max_value": work.max_value}
+                  "_fit_max_value": work.max_value,
+                  "_transform_start": scale_from_sum(work.total, work.n_observed,
+                                                     n_components)}
         W_final, divergence = self._solve_W(work, Ht, solved)
         if scale != 1.0:
             Ht, W_final = Ht * root, W_final * root
@@ -355,7 +364,13 @@ class AutogradNMF(NMFBase):
         return attributes, backend.to_numpy(W_final)
 
     def _solve_W(self, data, Ht, solved):
-        """W with H frozen, for the working data (X / scale) and H / sqrt(scale):
+        """W with H frozen, for the working data (X / scale) and H / sqrt(scale).
+
+        A built-in loss takes the row-by-row solve of MUNMF (``solve.solve_W``:
+        projected least squares and HALS for the Frobenius loss, MU steps for the
+        other beta divergences, each row stopping by itself), whatever the optimizer:
+        a row's W then never depends on the other rows of the batch (an optimizer's
+        line search or a reparametrization couples them). A callable loss takes the
         least-squares start, then the optimizer on W alone.
 
         Returns W and the loss (without penalties) of X against W H."""
@@ -363,14 +378,24 @@ class AutogradNMF(NMFBase):
         torch = backend.torch
         scale, floor = solved["_scale"], solved["_floor"]
         max_value = solved["_fit_max_value"]
-        objective = self._objective(data, fixed_Ht=Ht, scale=scale, max_value=max_value)
         l1_W, l2_W, _, _ = self._regularization(*data.shape, scale=scale)
-        XHt = objective.XHt if objective.XHt is not None else data.matmul(Ht)
-        W = least_squares_start(XHt, row_grams(data, Ht, backend), l1=l1_W, l2=l2_W, B=backend)
-        if self._beta() != 2 or self.nonnegativity != "project":
+        beta = self._beta()
+        if beta is not None:
+            start = solved.get("_transform_start")
+            if start is None:  # models fitted before the row-by-row solve
+                start = scale_from_sum(data.total, data.n_observed, Ht.shape[1])
+            W = solve_W(data, Ht, beta=beta, l1=l1_W, l2=l2_W, max_iter=int(self.max_iter),
+                        tol=self.tol, scale=start)
+            if self.nonnegativity != "project":
+                W = torch.clamp(W, min=floor)  # the parametrizations' W is positive
+        else:
+            objective = self._objective(data, fixed_Ht=Ht, scale=scale, max_value=max_value)
+            XHt = objective.XHt if objective.XHt is not None else data.matmul(Ht)
+            W = least_squares_start(XHt, row_grams(data, Ht, backend), l1=l1_W, l2=l2_W,
+                                    B=backend)
             W = torch.clamp(W, min=floor)  # strictly positive start for logs, powers
-        W = self._run(objective, W, Ht, floor, learning_rate=[solved["_W_learning_rate"]],
-                      update_H=False, row_tol=self.tol)[0]
+            W = self._run(objective, W, Ht, floor, learning_rate=[solved["_W_learning_rate"]],
+                          update_H=False, row_tol=self.tol)[0]
         with torch.no_grad():
             divergence = self._objective(data, fixed_Ht=Ht, penalties=False,
                                          max_value=max_value).evaluate(W, Ht, backward=False)
@@ -384,7 +409,8 @@ class AutogradNMF(NMFBase):
         solved = {"_floor": self._floor, "_W_learning_rate": self._W_learning_rate,
                   # models fitted before the working scale: X itself
                   "_scale": getattr(self, "_scale", 1.0),
-                  "_fit_max_value": getattr(self, "_fit_max_value", None)}
+                  "_fit_max_value": getattr(self, "_fit_max_value", None),
+                  "_transform_start": getattr(self, "_transform_start", None)}
         root = math.sqrt(solved["_scale"])
         Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T / root
                                                      if root != 1.0 else self.components_.T,

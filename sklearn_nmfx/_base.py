@@ -214,9 +214,10 @@ class FactorizationBase(TransformerMixin, BaseEstimator):
         if is_dask_array(X):  # lazily, block by block (the rows are independent)
             X, dtype = self._dask_input(X, mask, reset=False,
                                         whom=f"{type(self).__name__}.transform")
-            return X.map_blocks(self.transform, dtype=dtype,
-                                chunks=(X.chunks[0], (self.components_.shape[0],)),
-                                meta=np.empty((0, 0), dtype=dtype))
+            from ._dask.blocks import transform_blocks
+
+            return transform_blocks(X, self.transform, dtype, self.components_.shape[0],
+                                    f"{type(self).__name__}.transform", self._non_negative)
         data = self._data(X, mask, self._backend(), reset=False, method="transform")
         W = self._transform_data(data)
         return check_finite_result(W, f"{type(self).__name__}.transform")

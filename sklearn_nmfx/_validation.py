@@ -51,10 +51,12 @@ def first_negative(X):
 
 def check_non_negative_data(X, whom):
     """Raise a ValueError that says how many entries are negative and where the first is."""
-    _refuse_negative(*first_negative(X), whom)
+    refuse_negative(*first_negative(X), whom)
 
 
-def _refuse_negative(n_negative, first, whom):
+def refuse_negative(n_negative, first, whom):
+    """Raise the ValueError of ``n_negative`` entries, the first at ``(row, column,
+    value)``; nothing when there is none."""
     if not n_negative:
         return
     row, col, value = first
@@ -342,7 +344,7 @@ def check_block_counts(counts, whom, non_negative):
             "entries)."
         )
     if non_negative:
-        _refuse_negative(counts["n_negative"], counts["first_negative"], whom)
+        refuse_negative(counts["n_negative"], counts["first_negative"], whom)
 
 
 def check_zeros_for_beta(data, beta):

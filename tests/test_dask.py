@@ -299,6 +299,26 @@ def test_duplicate_entries_of_sparse_chunks_are_summed_as_in_memory():
     assert_same_fit(memory, model)
 
 
+def test_lazy_transform_reports_a_negative_entry_at_its_row_in_x():
+    """Issue 19: the blocks of a lazy transform were checked alone, so a negative
+    entry was reported at its row inside its block (row 3 for row 13 of X); a
+    block's duplicate entries are summed before the check, as in memory."""
+    X = low_rank_data(30, 10)
+    model = MUNMF(2, random_state=0, max_iter=50).fit(X)
+    negative = X.copy()
+    negative[13, 4] = -2.0
+    W = model.transform(_dask(negative, 3))  # lazy: nothing checked yet
+    with pytest.raises(ValueError, match="1 negative entry, the first at row 13, column 4"):
+        W.compute()
+    chunk = sp.csr_matrix((np.array([-0.5, 1.0]), np.array([2, 2]), np.array([0, 2] + [2] * 9)),
+                          shape=(10, 10))
+    chunk.has_canonical_format = False
+    summed = da.concatenate([_dask(sp.csr_matrix(X[:20]), 2),
+                             da.from_array(chunk, chunks=chunk.shape, asarray=False)])
+    np.testing.assert_allclose(model.transform(summed).compute()[20:],
+                               model.transform(chunk.copy().tocsr().toarray() * 1.0))
+
+
 def test_dask_without_numpy_device_is_refused():
     pytest.importorskip("torch")
     with pytest.raises(ValueError, match="device=None"):

@@ -23,7 +23,12 @@ import numpy as np
 import scipy.sparse as sp
 
 from .._backend import NumpyBackend, _squared_norm
-from .._validation import canonical_sparse, check_block_counts, first_negative
+from .._validation import (
+    canonical_sparse,
+    check_block_counts,
+    first_negative,
+    refuse_negative,
+)
 from . import import_dask
 
 
@@ -265,3 +270,22 @@ class RowBlockMatrix:
     def sum_blocks(self, fn, *rows, **shared):
         """``fn`` on each row block, its results (sums over rows) added up."""
         return self._sum(self._apply_tasks(fn, rows, shared))
+
+
+def transform_blocks(X, transform, dtype, n_components, whom, non_negative):
+    """``transform`` of each row block of the dask array X, lazily (the rows are
+    independent). A negative entry is reported at its row in X, not in its block:
+    each block is checked with its offset before it is transformed (duplicates of a
+    sparse block summed first, as in memory)."""
+
+    def run(X_b, block_info=None):
+        X_b = _block(X_b, dtype)
+        if non_negative:
+            offset = block_info[0]["array-location"][0][0] if block_info else 0
+            n_negative, first = first_negative(X_b)
+            if n_negative:
+                refuse_negative(n_negative, (first[0] + int(offset), *first[1:]), whom)
+        return transform(X_b)
+
+    return X.map_blocks(run, dtype=dtype, chunks=(X.chunks[0], (n_components,)),
+                        meta=np.empty((0, 0), dtype=dtype))
