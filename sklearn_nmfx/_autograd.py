@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from ._base import NMFBase
+from ._base import NMFBase, divided, scaled_regularization, scaled_start, working_scale
 from ._kernels.autograd import CONSTRAINTS, OPTIMIZERS
 from ._kernels.hals import least_squares_start, row_grams
 from ._kernels.init import INIT_METHODS, resolve_init
@@ -295,16 +295,9 @@ class AutogradNMF(NMFBase):
         )
 
     def _regularization(self, n_samples, n_features, scale=1.0):
-        """The penalty weights of the problem on ``X / scale`` with ``W / sqrt(scale)``
-        and ``H / sqrt(scale)``, divided by ``scale ** beta``: the same minimization
-        as on X (the beta divergence is homogeneous of degree beta)."""
+        """The penalty weights of the problem on ``X / scale`` (``scaled_regularization``)."""
         weights = super()._regularization(n_samples, n_features)
-        if scale == 1.0:
-            return weights
-        beta = self._beta()
-        l1_W, l2_W, l1_H, l2_H = weights
-        l1, l2 = scale ** (0.5 - beta), scale ** (1.0 - beta)
-        return l1_W * l1, l2_W * l2, l1_H * l1, l2_H * l2
+        return scaled_regularization(weights, scale, self._beta())
 
     def _run(self, objective, W, Ht, floor, learning_rate=None, **kwargs):
         from ._kernels.autograd import autograd_nmf
@@ -327,15 +320,12 @@ class AutogradNMF(NMFBase):
         # the fit runs on X / scale (a power of 4 near X's largest entry) with the
         # factors divided by sqrt(scale): the start (NNDSVDa fills zeros with X's mean),
         # the steps and the floors then follow X's scale
-        scale = _working_scale(data, beta)
+        scale = working_scale(data, beta)
         root = math.sqrt(scale)  # a power of 2: the scalings are exact
-        work = _divided(data, scale)
+        work = divided(data, scale)
         W0, H0, fixed = self._start(work, W, H, n_components, fixed_components)
-        if scale != 1.0:
-            if resolve_init(self.init, n_components, *data.shape) == "custom":
-                W0, H0 = W0 / root, H0 / root
-            elif fixed is not None:
-                H0[fixed] /= root
+        W0, H0 = scaled_start(W0, H0, fixed, resolve_init(self.init, n_components, *data.shape),
+                              scale)
         floor = _positive_floor(work)
         report = self._reporter("step")
         objective_scale = 1.0 if scale == 1.0 else scale ** beta
@@ -415,26 +405,8 @@ class AutogradNMF(NMFBase):
         Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T / root
                                                      if root != 1.0 else self.components_.T,
                                                      dtype=data.dtype))
-        W, _ = self._solve_W(_divided(data, solved["_scale"]), Ht, solved)
+        W, _ = self._solve_W(divided(data, solved["_scale"]), Ht, solved)
         return backend.to_numpy(W * root if root != 1.0 else W)
-
-
-def _working_scale(data, beta):
-    """The power of 4 nearest the largest entry of X (1 for a callable loss, whose
-    scale the estimator cannot know, and for X = 0): the fit runs on X / scale."""
-    if beta is None or not data.max_value > 0:
-        return 1.0
-    return 4.0 ** round(math.log2(data.max_value) / 2)
-
-
-def _divided(data, scale):
-    """The data matrix of X / scale (``data`` itself for scale 1); scale is a power of
-    4, so the division is exact and keeps the missing entries' mask."""
-    if scale == 1.0:
-        return data
-    X = data.host
-    X = X * X.dtype.type(1.0 / scale)
-    return data.backend.data_matrix(X, data.host_mask)
 
 
 def _positive_floor(data):

@@ -12,6 +12,7 @@ over the row blocks of a dask array).
 """
 
 import contextlib
+import math
 import warnings
 
 import numpy as np
@@ -495,6 +496,55 @@ class NMFBase(FactorizationBase):
             "n_iter_": int(n_iter),
             "loss_curve_": [objective for _, objective in history],
         }
+
+
+def working_scale(data, beta):
+    """The power of 4 nearest the largest entry of X (1 for a callable loss, whose
+    scale the estimator cannot know, for X = 0, and for a largest entry in [0.5, 2)):
+    the NMF fits run on X / scale with the factors divided by sqrt(scale), a power of
+    2, so that the scalings are exact and the start (NNDSVDa fills zeros with X's
+    mean, a quantity of X's scale, not of the factors'), the steps and the floors
+    follow X's scale."""
+    if beta is None or not data.max_value > 0:
+        return 1.0
+    return 4.0 ** round(math.log2(data.max_value) / 2)
+
+
+def divided(data, scale):
+    """The data matrix of X / scale (``data`` itself for scale 1); scale is a power of
+    4, so the division is exact and keeps the missing entries' mask."""
+    if scale == 1.0:
+        return data
+    if data.host is None:  # the Dask peer: a new pass over the blocks
+        return data.scaled(scale)
+    X = data.host
+    X = X * X.dtype.type(1.0 / scale)
+    return data.backend.data_matrix(X, data.host_mask)
+
+
+def scaled_regularization(weights, scale, beta):
+    """The penalty weights of the problem on ``X / scale`` with ``W / sqrt(scale)``
+    and ``H / sqrt(scale)``, divided by ``scale ** beta``: the same minimization as on
+    X (the beta divergence is homogeneous of degree beta)."""
+    if scale == 1.0:
+        return weights
+    l1_W, l2_W, l1_H, l2_H = weights
+    l1, l2 = scale ** (0.5 - beta), scale ** (1.0 - beta)
+    return l1_W * l1, l2_W * l2, l1_H * l1, l2_H * l2
+
+
+def scaled_start(W0, H0, fixed, init, scale):
+    """The start of the fit on X / scale: a custom start, and the fixed rows of H,
+    divided by sqrt(scale) (exactly: a power of 2); the other starts were computed
+    from X / scale."""
+    if scale == 1.0:
+        return W0, H0
+    root = math.sqrt(scale)
+    if init == "custom":
+        return W0 / root, H0 / root
+    if fixed is not None:
+        H0[fixed] /= root
+    return W0, H0
 
 
 def fixed_indices(fixed):
