@@ -334,8 +334,7 @@ class AutogradNMF(NMFBase):
             backend.from_numpy(np.ascontiguousarray(H0.T)), floor,
             fixed=None if fixed is None else backend.bool_array(
                 np.isin(np.arange(n_components), fixed)),
-            callback=report if objective_scale == 1.0 else (
-                lambda n_iter, value: report(n_iter, value * objective_scale)),
+            callback=lambda n_iter, value: report(n_iter, value * objective_scale),
         )
         # the lr of W, kept for transform: rows then do not depend on each other
         W_rate = rates[0]
@@ -371,11 +370,8 @@ class AutogradNMF(NMFBase):
         l1_W, l2_W, _, _ = self._regularization(*data.shape, scale=scale)
         beta = self._beta()
         if beta is not None:
-            start = solved.get("_transform_start")
-            if start is None:  # models fitted before the row-by-row solve
-                start = scale_from_sum(data.total, data.n_observed, Ht.shape[1])
             W = solve_W(data, Ht, beta=beta, l1=l1_W, l2=l2_W, max_iter=int(self.max_iter),
-                        tol=self.tol, scale=start)
+                        tol=self.tol, scale=solved["_transform_start"])
             if self.nonnegativity != "project":
                 W = torch.clamp(W, min=floor)  # the parametrizations' W is positive
         else:
@@ -396,17 +392,14 @@ class AutogradNMF(NMFBase):
         if beta is not None:
             check_zeros_for_beta(data, beta)
         backend = data.backend
-        solved = {"_floor": self._floor, "_W_learning_rate": self._W_learning_rate,
-                  # models fitted before the working scale: X itself
-                  "_scale": getattr(self, "_scale", 1.0),
-                  "_fit_max_value": getattr(self, "_fit_max_value", None),
-                  "_transform_start": getattr(self, "_transform_start", None)}
-        root = math.sqrt(solved["_scale"])
-        Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T / root
-                                                     if root != 1.0 else self.components_.T,
+        solved = {name: getattr(self, name) for name in
+                  ("_floor", "_W_learning_rate", "_scale", "_fit_max_value",
+                   "_transform_start")}
+        root = math.sqrt(self._scale)  # a power of 2 (1 mostly): exact scalings
+        Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T / root,
                                                      dtype=data.dtype))
-        W, _ = self._solve_W(divided(data, solved["_scale"]), Ht, solved)
-        return backend.to_numpy(W * root if root != 1.0 else W)
+        W, _ = self._solve_W(divided(data, self._scale), Ht, solved)
+        return backend.to_numpy(W * root)
 
 
 def _positive_floor(data):
