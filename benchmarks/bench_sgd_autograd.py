@@ -1,6 +1,6 @@
 """Benchmark SGDNMF and AutogradNMF against scikit-learn's NMF and MUNMF (issue 3).
 
-1. Seed corpus (4 categories of 20 Newsgroups, TF-IDF, 2034 x 26576), k=5,
+1. The fast.ai lesson's four-newsgroup corpus (TF-IDF, 2034 x 26576), k=5,
    random_state=1, defaults otherwise: fit time (ours and scikit-learn's
    alternately, ``--repeats`` rounds, median), reconstruction error, explained
    fraction ``1 - ||X - WH||^2 / ||X||^2`` relative to scikit-learn's, and top
@@ -75,7 +75,7 @@ def seed_benchmark(repeats):
     from sklearn_nmfx import MUNMF, SGDNMF, AutogradNMF
 
     X, vocabulary = load(SEED_CATEGORIES)
-    print(f"seed corpus {X.shape[0]} x {X.shape[1]}, nnz {X.nnz}, k=5, random_state=1")
+    print(f"four-newsgroup corpus {X.shape[0]} x {X.shape[1]}, nnz {X.nnz}, k=5, random_state=1")
     makers = {
         "sklearn NMF": lambda: NMF(n_components=5, random_state=1),
         "SGDNMF": lambda: SGDNMF(n_components=5, random_state=1),

@@ -7,7 +7,7 @@ ratio to scikit-learn's randomized solver. Accuracy: the explained variance rati
 summed (mean over the rounds' seeds), and against ARPACK the largest principal
 angle between the subspaces of the components (the largest over the rounds).
 
-Data (``--corpus``): ``seed``, the seeds' corpus (4 categories of 20 Newsgroups,
+Data (``--corpus``): ``seed``, the fast.ai lesson's four-newsgroup corpus (20 Newsgroups,
 TF-IDF, 2034 x 26576); ``20ng``, 20 Newsgroups train, all categories, ``min_df=2``
 (11314 x 39117); ``random``, a random sparse 20000 x 5000 matrix of density 0.5%;
 ``digits``, ``load_digits`` (dense, 1797 x 64).

@@ -2,18 +2,18 @@
 
 Cases (``--cases``):
 
-- ``seed``: the seeds' corpus (4 categories of 20 Newsgroups, TF-IDF, 2034 x 26576), k=5
+- ``seed``: the fast.ai lesson's four-newsgroup corpus (20 Newsgroups, TF-IDF, 2034 x 26576), k=5
 - ``20ng-k20``, ``20ng-k100``: 20 Newsgroups train, all categories,
   ``TfidfVectorizer(stop_words="english", min_df=2)`` (11314 x 39117), k=20 and k=100
 - ``sweep-seed``, ``sweep-20ng``: MUNMF's time to scikit-learn ``NMF``'s final error
   (its default fit) for each k of ``--ks`` (2, 3, 5, 8, 10, 15, 20) and seed of
-  ``--seeds``, on the seed corpus and on 20 Newsgroups all: the bisection of
+  ``--seeds``, on the four-newsgroup corpus and on 20 Newsgroups all: the bisection of
   ``time_to_error.py`` (the smallest ``max_iter`` that reaches the error), then
   interleaved timed fits; medians over repeats, and the sweep's total
-- ``kl``, ``is``: the same for ``beta_loss="kullback-leibler"`` (seed corpus, k=10)
+- ``kl``, ``is``: the same for ``beta_loss="kullback-leibler"`` (four-newsgroup corpus, k=10)
   and ``"itakura-saito"`` (a dense positive 1000 x 400 matrix of rank 10 with gamma
   noise, k=10), against ``NMF(solver="mu")``, errors as beta divergences
-- ``cold``: the README's main job (seed corpus, k=5, ``random_state=1``) in a fresh
+- ``cold``: the README's main job (four-newsgroup corpus, k=5, ``random_state=1``) in a fresh
   process each time, imports and the first fit timed (numba's cache load counted;
   the corpus is read from a file, outside the timing), against scikit-learn's ``NMF``
   in a fresh process
@@ -45,7 +45,7 @@ Run::
     SCIKIT_LEARN_DATA=... python benchmarks/run.py [--quick] [--cases seed 20ng-k20]
         [--dtypes float64 float32] [--devices numpy torch] [--repeats 3] [--json out.json]
 
-``--quick`` runs the seed corpus and 20ng-k20 once, in float64 on NumPy.
+``--quick`` runs the four-newsgroup corpus and 20ng-k20 once, in float64 on NumPy.
 
 The GPU benchmark (one command, a few minutes): ``python benchmarks/run.py --device
 cuda``: 20 Newsgroups all, sparse X on the device, k=20 and 100, float32 and float64,
