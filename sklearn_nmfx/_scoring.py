@@ -1,41 +1,129 @@
-"""The held-out score of every estimator: bi-cross-validation over the columns.
+"""The held-out scores: topic stability (the default ``score``) and bi-cross-validation.
 
 ``score(X)`` must tell how well a fitted model describes new data, and must not
-simply improve with ``n_components``. Refitting W on all the columns of new rows
-and measuring the error on those same columns does improve with every added
-component (more components always fit a row better). Here W of each row is fitted
-on one part of its columns and judged on the other part, which it never saw
-(bi-cross-validation, Owen & Perry 2009, with H fixed from ``fit``):
+simply improve with ``n_components``. A reconstruction error does improve with every
+added component; on TF-IDF text a held-out reconstruction error barely moves with k
+either (almost every entry is a zero that every k predicts about equally well).
 
-1. The columns are split at random, with a fixed seed, into ``n_splits`` (2)
-   groups of equal size (within one column).
-2. For each group ``G``: W is solved for every row of X from the entries of the
-   other columns only, with H restricted to those columns: exact non-negative
-   least squares for estimators with ``_non_negative`` (NMF), least squares for
-   the others (SVD); the squared errors ``(X[i, j] - (W @ H)[i, j])**2`` are
-   summed over the columns ``j`` in ``G``.
-3. The score is minus the mean of those squared errors over all entries of X
-   (every entry is held out exactly once; missing entries are skipped).
+The default, :func:`topic_stability_score`, asks instead whether the topics are
+*reproducible*: the model fitted on the training rows and a second model of the same
+kind fitted on ``X`` (the held-out rows) alone should describe the documents of ``X``
+in the same way, topic for topic (split-half stability, after Greene, O'Callaghan &
+Cunningham 2014, "How many topics? Stability analysis for topic models"; here topics
+are compared by the documents they describe, not by their top terms):
 
-Extra components let W follow the noise of the columns it is fitted on, which
-raises the error on the held-out columns, so the score peaks near the number of
-components that the data support.
+1. W of every row of X is solved with each model's H fixed (non-negative least
+   squares for NMF, least squares for SVD): ``W_fit`` and ``W_refit``; for NMF each
+   row is then divided by its sum (the document's topic proportions).
+2. ``C[a, b]`` is the Pearson correlation over the documents of column ``a`` of
+   ``W_fit`` and column ``b`` of ``W_refit`` (its absolute value for SVD, whose
+   components have no sign); a constant column correlates 0 with everything.
+3. The topics of the two models are matched one to one so as to maximize the sum of
+   the matched correlations (the Hungarian algorithm).
+4. ``score = sum over the matched pairs of (C[a, b] - 1/2)``: each topic found again
+   (correlation above one half) adds to the score, each topic that the other half
+   of the data does not reproduce takes from it.
 
-W is fitted by (non-negative) least squares whatever the estimator's loss: the score
-then compares the topics H alone, and does not inherit the stopping error of an
-approximate solver.
+The score grows with k while added topics are real, and falls once they split or
+follow noise: it peaks near the number of topics the data support. It is between
+``-k/2`` and ``k/2`` and does not depend on the scale of X.
+:func:`bicross_validation_score` is the earlier default, kept for comparison.
 """
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.optimize import linear_sum_assignment
 
 from ._backend import NumpyBackend
 from ._kernels.hals import solve_rows_hals
 
-__all__ = ["bicross_validation_score", "least_squares_rows", "nonnegative_least_squares_rows"]
+__all__ = ["topic_stability_score", "matched_topic_correlations", "bicross_validation_score",
+           "least_squares_rows", "nonnegative_least_squares_rows"]
 
 # Rows of the dense residual formed at once.
 _BLOCK_ENTRIES = 2**22
+
+
+def topic_stability_score(X, mask, H_fit, H_refit, *, non_negative):
+    """Sum over matched topics of (correlation - 1/2): higher is better.
+
+    See the module docstring for exactly what is computed.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Validated data (missing entries set to 0), the rows ``H_refit`` was fitted on.
+    mask : ndarray of bool of shape (n_samples, n_features) or None
+        The observed entries (None when all are).
+    H_fit, H_refit : ndarray of shape (n_components, n_features)
+        The components of the fitted model and of the model refitted on X.
+    non_negative : bool
+        Whether W is solved by non-negative least squares and compared as topic
+        proportions (NMF), or by least squares, up to sign (SVD).
+
+    Returns
+    -------
+    score : float
+        ``sum(C[a, b] - 1/2)`` over the matched pairs of topics.
+    """
+    correlations = matched_topic_correlations(X, mask, H_fit, H_refit,
+                                              non_negative=non_negative)
+    return float(np.sum(correlations - 0.5))
+
+
+def matched_topic_correlations(X, mask, H_fit, H_refit, *, non_negative):
+    """The correlations of the matched topics of two models over the rows of X
+    (steps 1-3 of the module docstring), in the order of ``H_fit``'s topics."""
+    W_fit = _solve_W(X, mask, H_fit, non_negative)
+    W_refit = _solve_W(X, mask, H_refit, non_negative)
+    if non_negative:  # the documents that both models describe, as topic proportions
+        described = (W_fit.sum(axis=1) > 0) & (W_refit.sum(axis=1) > 0)
+        W_fit, W_refit = _proportions(W_fit[described]), _proportions(W_refit[described])
+    C = _column_correlations(W_fit, W_refit)
+    if not non_negative:
+        C = np.abs(C)
+    rows, columns = linear_sum_assignment(C, maximize=True)
+    matched = np.zeros(W_fit.shape[1])
+    matched[rows] = C[rows, columns]
+    return matched
+
+
+def _solve_W(X, mask, H, non_negative):
+    H = np.asarray(H, dtype=np.float64)
+    if mask is not None:
+        W = _masked_least_squares(X, mask, H, non_negative)
+    elif non_negative:
+        W = nonnegative_least_squares_rows(X, H)
+    else:
+        W = least_squares_rows(X, H)
+    return np.asarray(W, dtype=np.float64)
+
+
+def _proportions(W):
+    """Each row of W divided by its sum (rows of zeros stay zero)."""
+    total = W.sum(axis=1, keepdims=True)
+    return np.divide(W, total, out=np.zeros_like(W), where=total > 0)
+
+
+def _column_correlations(A, B):
+    """Pearson correlations of the columns of A with those of B; 0 where a column is
+    constant (to rounding: its spread below 1e-10 of its size) or overflows."""
+    if A.shape[0] < 2:  # no spread over fewer than two documents
+        return np.zeros((A.shape[1], B.shape[1]))
+    centered, spreads = [], []
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for M in (A, B):
+            largest = np.max(np.abs(M), axis=0, initial=0.0)
+            M = M / np.where(largest > 0, largest, 1.0)  # no overflow in the squares
+            size = np.sqrt(np.sum(M * M, axis=0))
+            M = M - M.mean(axis=0)
+            spread = np.sqrt(np.sum(M * M, axis=0))
+            spread[~(spread > 1e-10 * size)] = np.inf  # constant: correlation 0
+            centered.append(M)
+            spreads.append(spread)
+        C = (centered[0].T @ centered[1]) / np.outer(spreads[0], spreads[1])
+    C[~np.isfinite(C)] = 0.0
+    return np.clip(C, -1.0, 1.0)
 
 
 def bicross_validation_score(X, mask, H, *, non_negative, n_splits=2, random_state=0):

@@ -228,8 +228,11 @@ def build_parser():
                             "mean score is within one standard error of the best "
                             "(overrides -k)")
     model.add_argument("--k-by", default="score", choices=["score", "coherence"],
-                       help="with --k-range: the estimator's held-out score (default) "
-                            "or NPMI coherence of the --top words")
+                       help="with --k-range: score (the default) = topic stability, "
+                            "do a model's topics come back in a model of the held-out "
+                            "documents (it peaks at the number of topics the data "
+                            "support); coherence = NPMI of the --top words (what "
+                            "reads best; it often keeps rising with k)")
     model.add_argument("--max-iter", type=_positive_int, default=None, metavar="N",
                        help="most iterations of each fit (default: the estimator's: "
                             "200 munmf and sgd, 2000 autograd; svd: its power "
