@@ -67,13 +67,9 @@ def _reference_error(X):
 
 @pytest.mark.parametrize("name", list(_estimators()))
 @pytest.mark.parametrize("c", SCALES)
-def test_fit_of_scaled_data_is_as_good_as_scikit_learn(name, c, request):
+def test_fit_of_scaled_data_is_as_good_as_scikit_learn(name, c):
     if name == "AutogradNMF":
         pytest.importorskip("torch")
-    elif c not in (1.0, 1e-6):  # 1e-6 fits as well as X (but not scaled exactly)
-        # runs, and must fail until fixed (strict): a known defect, not a skip
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="MUNMF/SGDNMF do not fit on X / scale yet (issue 19, open)"))
     X = _data() * c
     error = _relative_error(_estimators()[name](), X)
     assert error <= 1.1 * _reference_error(X) + 1e-12
@@ -89,12 +85,9 @@ def test_fit_of_scaled_data_is_as_good_as_scikit_learn(name, c, request):
 
 @pytest.mark.parametrize("name", ["MUNMF", "SGDNMF", "AutogradNMF"])
 @pytest.mark.parametrize("shape, position", [((50, 30), (10, 10)), ((30, 20), (3, 4))])
-def test_one_huge_entry_among_unit_entries_is_fitted(name, shape, position, request):
+def test_one_huge_entry_among_unit_entries_is_fitted(name, shape, position):
     if name == "AutogradNMF":
         pytest.importorskip("torch")
-    elif name == "SGDNMF":
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="SGDNMF does not fit on X / scale yet (issue 19, open)"))
     rng = np.random.RandomState(3)
     X = rng.rand(*shape)
     X[position] = 1e60
