@@ -167,6 +167,12 @@ class MUNMF(NMFBase):
     depend on the other rows; ``fit_transform(X)`` returns exactly
     ``fit(X).transform(X)``.
 
+    The fit follows X's scale: X whose largest entry is outside [2**-10, 2**10) is
+    fitted as ``X / s``, ``s`` a power of ``4**10``, with the penalties mapped to
+    the same minimization and the factors scaled back by ``sqrt(s)`` (exact
+    powers of 2), so ``fit(4**10 * X)`` is ``fit(X)`` with factors times ``2**10``;
+    X in that range is fitted as it is.
+
     X may be a ``dask.array.Array`` chunked by rows (extra ``[dask]``): each
     iteration is then one pass over its row blocks, W stays in row blocks on the
     workers, and ``transform`` and ``fit_transform`` return dask arrays; see the

@@ -225,6 +225,13 @@ class SGDNMF(NMFBase):
     constant start. ``fit_transform(X)`` returns exactly ``fit(X).transform(X)``
     (MiniBatchNMF returns the W of its last steps unless ``fresh_restarts``).
 
+    The fit follows X's scale: X whose largest entry is outside [2**-10, 2**10) is
+    fitted as ``X / s``, ``s`` a power of ``4**10``, with the penalties mapped to
+    the same minimization and the factors scaled back by ``sqrt(s)`` (exact
+    powers of 2), so ``fit(4**10 * X)`` is ``fit(X)`` with factors times ``2**10``;
+    X in that range is fitted as it is. ``partial_fit`` keeps the scale of the first
+    chunk (or of ``fit``).
+
     References
     ----------
     Lefevre, A., Bach, F. & Fevotte, C. (2011). Online algorithms for
@@ -541,7 +548,8 @@ class SGDNMF(NMFBase):
         return attributes
 
     def _statistics(self, steps, backend):
-        """The statistics of H's surrogate, so that partial_fit can go on after fit."""
+        """The statistics of H's surrogate, so that partial_fit can go on after fit (of
+        the working data X / _scale and H / sqrt(_scale))."""
         return {"_statistics_": {
             name: float(value) if isinstance(value, float)
             else backend.to_numpy(value).astype(np.float64)
