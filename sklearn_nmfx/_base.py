@@ -533,6 +533,41 @@ def working_scale(data, beta):
     return 4.0 ** round(math.log2(data.max_value) / 2)
 
 
+#: MUNMF and SGDNMF fit X itself when its largest entry is in [2**-BAND, 2**BAND)
+#: (``banded_scale``): their results on data of ordinary scale are those of a fit
+#: on X, whatever the scale of each data set in that range
+ORDINARY_SCALE_BAND = 10
+
+
+def banded_scale(data, beta, band=ORDINARY_SCALE_BAND):
+    """The working scale of MUNMF and SGDNMF: a power of ``4 ** band``, 1 for X whose
+    largest entry is in ``[2 ** -band, 2 ** band)`` (about [1e-3, 1e3) for the default
+    band of 10), else the power of ``4 ** band`` that brings the largest entry into
+    that range (1 as well for X = 0 and for a callable loss).
+
+    Unlike ``working_scale`` (the nearest power of 4), the fit of data of ordinary
+    scale runs on X itself, bit for bit as without a working scale, and still the
+    fit of ``4 ** (band * n) * X`` is exactly the fit of X, its factors scaled by
+    ``2 ** (band * n)`` (exact powers of 2): a fit follows X's scale from the
+    smallest to the largest entries float64 can factorize. Within a band, the
+    starts and the steps of these solvers do well on X as it is."""
+    if beta is None or not data.max_value > 0:
+        return 1.0
+    # the largest entry is in [2 ** (exponent - 1), 2 ** exponent): exact integers
+    exponent = math.frexp(float(data.max_value))[1]
+    return math.ldexp(1.0, 2 * band * ((exponent - 1 + band) // (2 * band)))
+
+
+def objective_factor(scale, beta):
+    """``scale ** beta``: the beta divergence (and the objective, with the penalties of
+    ``scaled_regularization``) of X is that of the fit on ``X / scale`` times this
+    (infinite where it overflows, as the objective on X itself would)."""
+    if scale == 1.0:
+        return 1.0
+    with np.errstate(over="ignore", under="ignore"):
+        return float(np.float64(scale) ** np.float64(beta))
+
+
 def divided(data, scale):
     """The data matrix of X / scale (``data`` itself for scale 1); scale is a power of
     4, so the division is exact and keeps the missing entries' mask."""

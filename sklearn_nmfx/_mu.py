@@ -1,10 +1,18 @@
 """MUNMF: non-negative matrix factorization by multiplicative updates."""
 
+import math
 import warnings
 
 import numpy as np
 
-from ._base import NMFBase
+from ._base import (
+    NMFBase,
+    banded_scale,
+    divided,
+    objective_factor,
+    scaled_regularization,
+    scaled_start,
+)
 from ._kernels.init import INIT_METHODS, resolve_init
 from ._kernels.losses import BETA_LOSS_NAMES, beta_divergence, beta_from_loss, error_from_divergence
 from ._kernels.mu import floors, multiplicative_update
@@ -159,6 +167,12 @@ class MUNMF(NMFBase):
     depend on the other rows; ``fit_transform(X)`` returns exactly
     ``fit(X).transform(X)``.
 
+    The fit follows X's scale: X whose largest entry is outside [2**-10, 2**10) is
+    fitted as ``X / s``, ``s`` a power of ``4**10``, with the penalties mapped to
+    the same minimization and the factors scaled back by ``sqrt(s)`` (exact
+    powers of 2), so ``fit(4**10 * X)`` is ``fit(X)`` with factors times ``2**10``;
+    X in that range is fitted as it is.
+
     X may be a ``dask.array.Array`` chunked by rows (extra ``[dask]``): each
     iteration is then one pass over its row blocks, W stays in row blocks on the
     workers, and ``transform`` and ``fit_transform`` return dask arrays; see the
@@ -288,38 +302,71 @@ class MUNMF(NMFBase):
         beta = beta_from_loss(self.beta_loss)
         check_zeros_for_beta(data, beta)
         backend = data.backend
-        with backend.own_threads(data):
-            W0, H0, fixed = self._start(data, W, H, n_components, fixed_components)
-            l1_W, l2_W, l1_H, l2_H = self._regularization(n_samples, n_features)
+        # X of a scale far from 1 (outside [2**-10, 2**10)) is fitted as X / scale, a
+        # power of 4**10, with the factors divided by sqrt(scale): exact scalings, and
+        # the start (NNDSVDa fills zeros with X's mean, a quantity of X's scale, not
+        # of the factors') and the steps follow X's scale; 1 for ordinary data
+        scale = banded_scale(data, beta)
+        work = divided(data, scale)
+        if work is not data and self._keeps_transpose:
+            work.keep_transpose()
+        factor = objective_factor(scale, beta)
+        with backend.own_threads(work):
+            W0, H0, fixed = self._start(work, W, H, n_components, fixed_components)
+            W0, H0 = scaled_start(W0, H0, fixed, resolve_init(self.init, n_components,
+                                                              n_samples, n_features), scale)
+            l1_W, l2_W, l1_H, l2_H = self._regularization(n_samples, n_features, scale)
             Ht0 = np.ascontiguousarray(H0.T)
             del H0  # only its transpose is used
+            report = self._reporter("iteration")
             W, Ht, n_iter, history, converged = multiplicative_update(
-                data, backend.from_numpy(W0), backend.from_numpy(Ht0),
+                work, backend.from_numpy(W0), backend.from_numpy(Ht0),
                 beta=beta, l1_W=l1_W, l2_W=l2_W, l1_H=l1_H, l2_H=l2_H,
-                max_iter=int(self.max_iter), tol=self.tol, callback=self._reporter("iteration"),
+                max_iter=int(self.max_iter), tol=self.tol,
+                callback=report if scale == 1.0 else (
+                    lambda n_iter, objective: report(n_iter, objective * factor)),
                 fixed_columns=None if fixed is None else np.isin(np.arange(n_components), fixed),
                 copy=False,  # the start is handed over: the iterations overwrite it
             )
             del W0, Ht0  # buffers of the iterations, free now
-            transform_scale = scale_from_sum(data.total, data.n_observed, n_components)
-            W_final = self._solve_W(data, Ht, transform_scale)
-            divergence = data.sum_blocks(beta_divergence, W_final, Ht=Ht, beta=beta,
-                                         eps=floors(data.dtype, data.max_value)[1])
+            transform_scale = scale_from_sum(work.total, work.n_observed, n_components)
+            W_final = self._solve_W(work, Ht, transform_scale, scale)
+            divergence = work.sum_blocks(beta_divergence, W_final, Ht=Ht, beta=beta,
+                                         eps=floors(work.dtype, work.max_value)[1])
+            divergence = backend.scalar(divergence)
+            if scale != 1.0:  # back to X's scale, exactly (powers of 2)
+                root = math.sqrt(scale)
+                Ht, W_final = Ht * root, W_final * root
+                history = [(i, objective * factor) for i, objective in history]
+                divergence = divergence * factor
             attributes = self._factorization_attributes(Ht, fixed, n_iter, history, converged,
                                                         backend)
-            attributes.update(reconstruction_err_=error_from_divergence(backend.scalar(divergence)),
-                              _transform_scale=transform_scale)
+            # _transform_scale is of the working data X / _scale
+            attributes.update(reconstruction_err_=error_from_divergence(divergence),
+                              _transform_scale=transform_scale, _scale=scale)
             return attributes, backend.to_numpy(W_final)
 
-    def _solve_W(self, data, Ht, scale):
-        """W for fixed H, row by row (``solve.solve_W``)."""
+    def _regularization(self, n_samples, n_features, scale=1.0):
+        """The penalty weights of the problem on ``X / scale`` (``scaled_regularization``:
+        the same minimization as on X)."""
+        weights = super()._regularization(n_samples, n_features)
+        return scaled_regularization(weights, scale, beta_from_loss(self.beta_loss))
+
+    def _solve_W(self, data, Ht, transform_scale, scale=1.0):
+        """W for fixed H, row by row (``solve.solve_W``), on the working data
+        ``X / scale`` with ``H / sqrt(scale)``."""
         n_samples, n_features = data.shape
-        l1_W, l2_W, _, _ = self._regularization(n_samples, n_features)
+        l1_W, l2_W, _, _ = self._regularization(n_samples, n_features, scale)
         return solve_W(data, Ht, beta=beta_from_loss(self.beta_loss), l1=l1_W, l2=l2_W,
-                       max_iter=int(self.max_iter), tol=self.tol, scale=scale)
+                       max_iter=int(self.max_iter), tol=self.tol, scale=transform_scale)
 
     def _transform_data(self, data):
         check_zeros_for_beta(data, beta_from_loss(self.beta_loss))
         backend = data.backend
-        Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T, dtype=data.dtype))
-        return backend.to_numpy(self._solve_W(data, Ht, self._transform_scale))
+        scale = self._scale
+        H = self.components_ if scale == 1.0 else self.components_ / math.sqrt(scale)
+        Ht = backend.from_numpy(np.ascontiguousarray(H.T, dtype=data.dtype))
+        W = self._solve_W(divided(data, scale), Ht, self._transform_scale, scale)
+        if scale != 1.0:
+            W = W * math.sqrt(scale)  # a power of 2: exact
+        return backend.to_numpy(W)

@@ -5,8 +5,15 @@ import math
 import numpy as np
 from sklearn.utils import check_random_state
 
-from ._base import NMFBase
-from ._kernels.init import INIT_METHODS
+from ._base import (
+    NMFBase,
+    banded_scale,
+    divided,
+    objective_factor,
+    scaled_regularization,
+    scaled_start,
+)
+from ._kernels.init import INIT_METHODS, resolve_init
 from ._kernels.losses import BETA_LOSS_NAMES, beta_divergence, beta_from_loss, error_from_divergence
 from ._kernels.minibatch import (
     LEARNING_RATES,
@@ -218,6 +225,13 @@ class SGDNMF(NMFBase):
     constant start. ``fit_transform(X)`` returns exactly ``fit(X).transform(X)``
     (MiniBatchNMF returns the W of its last steps unless ``fresh_restarts``).
 
+    The fit follows X's scale: X whose largest entry is outside [2**-10, 2**10) is
+    fitted as ``X / s``, ``s`` a power of ``4**10``, with the penalties mapped to
+    the same minimization and the factors scaled back by ``sqrt(s)`` (exact
+    powers of 2), so ``fit(4**10 * X)`` is ``fit(X)`` with factors times ``2**10``;
+    X in that range is fitted as it is. ``partial_fit`` keeps the scale of the first
+    chunk (or of ``fit``).
+
     References
     ----------
     Lefevre, A., Bach, F. & Fevotte, C. (2011). Online algorithms for
@@ -397,15 +411,16 @@ class SGDNMF(NMFBase):
             for a, b in blocks
         ]
 
-    def _steps(self, data, Ht, statistics, rho, beta, fixed, scale):
+    def _steps(self, data, Ht, statistics, rho, beta, fixed, transform_scale, scale):
+        """The minibatch step on the working data ``X / scale`` (``data``)."""
         n_features = data.shape[1]
         floor, eps = floors(data.dtype, data.max_value)
 
         def penalties(n_rows):
-            return self._regularization(n_rows, n_features)
+            return self._regularization(n_rows, n_features, scale)
 
         def solve(batch, Ht, max_iter):
-            return self._solve_W(batch, Ht, max_iter, scale)
+            return self._solve_W(batch, Ht, max_iter, transform_scale, scale)
 
         return MinibatchSteps(
             Ht, statistics, beta=beta, rho=rho, penalties=penalties,
@@ -427,32 +442,50 @@ class SGDNMF(NMFBase):
         check_zeros_for_beta(data, beta)
         n_components = self._resolved_n_components(n_features, W, H, fixed_components)
         self._check_memory(data, n_components, beta)
-        W0, H0, fixed = self._start(data, W, H, n_components, fixed_components)
+        # X of a scale far from 1 (outside [2**-10, 2**10)) is fitted as X / scale, a
+        # power of 4**10, with the factors divided by sqrt(scale), as MUNMF does; 1
+        # for ordinary data
+        scale = banded_scale(data, beta)
+        work = divided(data, scale)
+        W0, H0, fixed = self._start(work, W, H, n_components, fixed_components)
+        W0, H0 = scaled_start(W0, H0, fixed, resolve_init(self.init, n_components,
+                                                          n_samples, n_features), scale)
         rng = check_random_state(self.random_state)
-        order, blocks, batches = self._batches(data, rng, self.shuffle)
+        order, blocks, batches = self._batches(work, rng, self.shuffle)
         Ws = [backend.from_numpy(W0[order[a:b]]) for a, b in blocks]
         Ht = backend.from_numpy(np.ascontiguousarray(H0.T))
         del W0, H0  # only their row blocks and transpose are used
         rho = forget_rate(self.forget_factor, blocks[0][1] - blocks[0][0], n_samples)
-        scale = scale_from_sum(data.total, data.n_observed, n_components)
-        steps = self._steps(data, Ht, initial_statistics(Ht, beta, backend), rho, beta, fixed,
-                            scale)
+        transform_scale = scale_from_sum(work.total, work.n_observed, n_components)
+        steps = self._steps(work, Ht, initial_statistics(Ht, beta, backend), rho, beta, fixed,
+                            transform_scale, scale)
+        factor = objective_factor(scale, beta)
+        report = self._reporter("epoch")
         Ws, n_steps, history, converged = minibatch_nmf(
             batches, Ws, steps, n_samples=n_samples, max_iter=int(self.max_iter), tol=self.tol,
             max_no_improvement=self.max_no_improvement, rng=rng, shuffle=self.shuffle,
-            B=backend, callback=self._reporter("epoch"),
+            B=backend, callback=report if scale == 1.0 else (
+                lambda n_epoch, cost: report(n_epoch, cost * factor)),
         )
         del batches, Ws
         n_iter = math.ceil(n_steps / len(blocks))
-        W_final = self._solve_W(data, steps.Ht, self._transform_iterations(), scale)
-        attributes = self._factorization_attributes(steps.Ht, fixed, n_iter, history, converged,
+        W_final = self._solve_W(work, steps.Ht, self._transform_iterations(), transform_scale,
+                                scale)
+        error = _error(work, W_final, steps.Ht, beta, factor)
+        Ht = steps.Ht
+        if scale != 1.0:  # back to X's scale, exactly (powers of 2)
+            root = math.sqrt(scale)
+            Ht, W_final = Ht * root, W_final * root
+            history = [(i, cost * factor) for i, cost in history]
+        attributes = self._factorization_attributes(Ht, fixed, n_iter, history, converged,
                                                     backend)
         attributes.update(self._statistics(steps, backend))
         attributes.update({
             "n_steps_": int(n_steps),
-            "reconstruction_err_": _error(data, W_final, steps.Ht, beta),
+            "reconstruction_err_": error,
             "_rho": rho,
-            "_transform_scale": scale,
+            "_transform_scale": transform_scale,
+            "_scale": scale,
         })
         return attributes, backend.to_numpy(W_final)
 
@@ -464,11 +497,16 @@ class SGDNMF(NMFBase):
         if first:
             n_components = self._resolved_n_components(n_features, W, H, fixed_components)
             self._check_memory(data, n_components, beta)
-            _, H0, fixed = self._start(data, W, H, n_components, fixed_components)
+            # the working scale of the stream: the first chunk's (as fit's)
+            scale = banded_scale(data, beta)
+            work = divided(data, scale)
+            W0, H0, fixed = self._start(work, W, H, n_components, fixed_components)
+            _, H0 = scaled_start(W0, H0, fixed, resolve_init(self.init, n_components,
+                                                             n_rows, n_features), scale)
             Ht = backend.from_numpy(np.ascontiguousarray(H0.T))
             statistics = initial_statistics(Ht, beta, backend)
             rho = forget_rate(self.forget_factor, min(self.batch_size, n_rows), n_rows)
-            scale = scale_from_sum(data.total, data.n_observed, n_components)
+            transform_scale = scale_from_sum(work.total, work.n_observed, n_components)
             n_steps = 0
         else:
             if fixed_components is not None:
@@ -479,53 +517,74 @@ class SGDNMF(NMFBase):
             n_components = self.n_components_
             self._check_memory(data, n_components, beta)
             fixed = self.fixed_components_ if self.fixed_components_.size else None
-            Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T, dtype=data.dtype))
+            scale = self._scale
+            work = divided(data, scale)
+            H = self.components_ if scale == 1.0 else self.components_ / math.sqrt(scale)
+            Ht = backend.from_numpy(np.ascontiguousarray(H.T, dtype=data.dtype))
             statistics = {name: value if isinstance(value, float)
                           else backend.from_numpy(value.astype(data.dtype))
                           for name, value in self._statistics_.items()}
-            rho, scale, n_steps = self._rho, self._transform_scale, self.n_steps_
-        _, _, batches = self._batches(data, None, shuffle=False)
-        steps = self._steps(data, Ht, statistics, rho, beta, fixed, scale)
+            rho, transform_scale, n_steps = self._rho, self._transform_scale, self.n_steps_
+        _, _, batches = self._batches(work, None, shuffle=False)
+        steps = self._steps(work, Ht, statistics, rho, beta, fixed, transform_scale, scale)
         divergence, costs = 0.0, []
         for batch in batches:
             W_b, cost = steps(batch, None)
             costs.append(cost)
             divergence += backend.scalar(beta_divergence(
                 batch, W_b, steps.Ht, beta=beta, eps=steps.eps))
-        history = [(1, float(np.mean(costs)))]
-        attributes = self._factorization_attributes(steps.Ht, fixed, 1, history, True, backend)
+        factor = objective_factor(scale, beta)
+        history = [(1, float(np.mean(costs)) * factor)]
+        Ht = steps.Ht if scale == 1.0 else steps.Ht * math.sqrt(scale)
+        attributes = self._factorization_attributes(Ht, fixed, 1, history, True, backend)
         attributes.update(self._statistics(steps, backend))
         attributes.update({
             "n_steps_": int(n_steps + len(batches)),
-            "reconstruction_err_": error_from_divergence(divergence),
+            "reconstruction_err_": error_from_divergence(divergence * factor),
             "_rho": rho,
-            "_transform_scale": scale,
+            "_transform_scale": transform_scale,
+            "_scale": scale,
         })
         return attributes
 
     def _statistics(self, steps, backend):
-        """The statistics of H's surrogate, so that partial_fit can go on after fit."""
+        """The statistics of H's surrogate, so that partial_fit can go on after fit (of
+        the working data X / _scale and H / sqrt(_scale))."""
         return {"_statistics_": {
             name: float(value) if isinstance(value, float)
             else backend.to_numpy(value).astype(np.float64)
             for name, value in steps.statistics.items()}}
 
-    def _solve_W(self, data, Ht, max_iter, scale):
+    def _regularization(self, n_samples, n_features, scale=1.0):
+        """The penalty weights of the problem on ``X / scale`` (``scaled_regularization``:
+        the same minimization as on X)."""
+        weights = super()._regularization(n_samples, n_features)
+        return scaled_regularization(weights, scale, beta_from_loss(self.beta_loss))
+
+    def _solve_W(self, data, Ht, max_iter, transform_scale, scale=1.0):
+        """W for fixed H on the working data ``X / scale`` with ``H / sqrt(scale)``."""
         n_samples, n_features = data.shape
-        l1_W, l2_W, _, _ = self._regularization(n_samples, n_features)
+        l1_W, l2_W, _, _ = self._regularization(n_samples, n_features, scale)
         return solve_W(data, Ht, beta=beta_from_loss(self.beta_loss), l1=l1_W, l2=l2_W,
-                       max_iter=max_iter, tol=self.tol, scale=scale)
+                       max_iter=max_iter, tol=self.tol, scale=transform_scale)
 
     def _transform_data(self, data):
         check_zeros_for_beta(data, beta_from_loss(self.beta_loss))
         backend = data.backend
-        Ht = backend.from_numpy(np.ascontiguousarray(self.components_.T, dtype=data.dtype))
-        return backend.to_numpy(self._solve_W(data, Ht, self._transform_iterations(),
-                                              self._transform_scale))
+        scale = self._scale
+        H = self.components_ if scale == 1.0 else self.components_ / math.sqrt(scale)
+        Ht = backend.from_numpy(np.ascontiguousarray(H.T, dtype=data.dtype))
+        W = self._solve_W(divided(data, scale), Ht, self._transform_iterations(),
+                          self._transform_scale, scale)
+        if scale != 1.0:
+            W = W * math.sqrt(scale)  # a power of 2: exact
+        return backend.to_numpy(W)
 
 
-def _error(data, W, Ht, beta):
-    """``sqrt(2 * d_beta(X, W H))`` over the observed entries."""
+def _error(data, W, Ht, beta, factor=1.0):
+    """``sqrt(2 * d_beta(X, W H))`` over the observed entries, the divergence on the
+    working data times ``factor`` (``objective_factor``: that of X)."""
     eps = floors(data.dtype, data.max_value)[1]
     divergence = data.sum_blocks(beta_divergence, W, Ht=Ht, beta=beta, eps=eps)
-    return error_from_divergence(data.backend.scalar(divergence))
+    divergence = data.backend.scalar(divergence)
+    return error_from_divergence(divergence if factor == 1.0 else divergence * factor)
