@@ -536,6 +536,10 @@ def _plus_minus():
         return "+-"
 
 
+#: What each --k-by criterion is called in messages.
+_K_BY = {"score": "topic stability (the estimator's score)", "coherence": "NPMI coherence"}
+
+
 def choose_k(args, texts, ks, progress):
     """Cross-validate each k of --k-range: (chosen k, dict of the curve).
 
@@ -565,7 +569,7 @@ def choose_k(args, texts, ks, progress):
             progress.bar(i, len(ks), f"cross-validating k={k} ({n_splits} folds)")
             folds.append(cross_val_score(make_pipeline(args, k), texts, scoring=scoring,
                                          cv=cv, error_score="raise"))
-            progress.bar(i + 1, len(ks), f"k={k}: {args.k_by} {np.mean(folds[-1]):.6g}")
+            progress.bar(i + 1, len(ks), f"k={k}: {_K_BY[args.k_by]} {np.mean(folds[-1]):.6g}")
     _summarize_cv_warnings(caught, n_fits=len(ks) * n_splits)
     folds = np.array(folds)  # (n_k, 3)
     mean, std = folds.mean(axis=1), folds.std(axis=1)
@@ -575,7 +579,7 @@ def choose_k(args, texts, ks, progress):
     chosen = smallest_k_within_one_se(cv_results, paired=True)
     best = ks[int(np.argmax(mean))]
     if len(ks) > 1 and best == ks[-1]:
-        warnings.warn(f"the best mean {args.k_by} is at the largest k tried (k={best}): "
+        warnings.warn(f"the best mean {_K_BY[args.k_by]} is at the largest k tried (k={best}): "
                       "it may still rise beyond it; try a --k-range that goes higher",
                       UserWarning, stacklevel=2)
     if len(ks) > 1 and chosen == ks[0] and ks[0] > 1:
@@ -789,7 +793,7 @@ def run_topics(args, progress, outputs):
     _check_k(ks, len(texts), n_terms, args.k_range is not None)
     curve = None
     if args.k_range is not None:
-        progress(f"choosing k among {_describe(ks)} by {args.k_by} (3-fold "
+        progress(f"choosing k among {_describe(ks)} by {_K_BY[args.k_by]} (3-fold "
                  "cross-validation)")
         k, curve = choose_k(args, texts, ks, progress)
     else:
@@ -836,7 +840,7 @@ def run_topics(args, progress, outputs):
     progress.close()
     if curve is not None:
         pm = _plus_minus()
-        print(f"k by {args.k_by} (3-fold cross-validation: mean {pm} standard deviation "
+        print(f"k by {_K_BY[args.k_by]} (3-fold cross-validation: mean {pm} standard deviation "
               "over the folds of its difference from the best k; chosen: the smallest k "
               "within one standard error of the best mean):")
         for k_i, mean, std in zip(curve["k"], curve["mean"], curve["paired_std"]):
