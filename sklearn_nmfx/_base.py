@@ -294,12 +294,24 @@ class FactorizationBase(TransformerMixin, BaseEstimator):
         score : float
             Sum over the matched topics of their correlation minus 1/2, between
             ``-n_components / 2`` and ``n_components / 2``.
+
+        Raises
+        ------
+        ValueError
+            When X has no more rows than the model has components.
         """
         check_is_fitted(self)
         whom = f"{type(self).__name__}.score"
         data = self._data(X, None, self._backend(), reset=False, method="score")
         if data.host is None:
             raise TypeError(f"{whom} needs X in memory, not a dask array.")
+        n_samples, n_components = data.shape[0], self.components_.shape[0]
+        if n_samples <= n_components:
+            raise ValueError(
+                f"{whom} needs more rows than components: X has {n_samples} rows for "
+                f"{n_components} components (the topics of a model refitted on X are "
+                "compared over its rows, and with as many components as rows every "
+                "model is reproduced); score more documents, or fewer components.")
         refit = self._refit_for_score(X)
         score = topic_stability_score(data.host, data.host_mask, self.components_,
                                       refit.components_, non_negative=self._non_negative)

@@ -608,11 +608,13 @@ def _summarize_cv_warnings(caught, n_fits):
                                f"{line}{hint}"), stacklevel=2)
 
 
-def _check_k(ks, n_documents, n_terms, k_range):
+def _check_k(ks, n_documents, n_terms, k_by):
+    """Refuse ks the data cannot support; k_by is the --k-by criterion, None without
+    --k-range."""
     if ks[-1] > n_terms:
         raise CLIError(f"k={ks[-1]} topics is more than the {_plural(n_terms, 'term')} of "
                        "the vocabulary: ask for fewer topics")
-    if k_range:
+    if k_by is not None:
         if n_documents < 3:
             raise CLIError(f"--k-range needs at least 3 documents for its 3-fold "
                            f"cross-validation, got {n_documents}")
@@ -620,6 +622,14 @@ def _check_k(ks, n_documents, n_terms, k_range):
             raise CLIError(f"--k-range goes up to k={ks[-1]}, more topics than the "
                            f"{_plural(n_documents, 'document')}: give a STOP of at most "
                            f"{n_documents}")
+        held_out = n_documents // 3  # the smallest of the 3 folds
+        if k_by == "score" and ks[-1] >= held_out:
+            advice = (f"give a STOP of at most {held_out - 1}, or --k-by coherence"
+                      if held_out >= 2 else "use --k-by coherence")
+            raise CLIError(f"--k-range goes up to k={ks[-1]}, but topic stability refits each "
+                           f"k on a held-out third of the documents ({held_out} of "
+                           f"{n_documents}) and needs more documents there than topics: "
+                           f"{advice}")
     elif ks[-1] > n_documents:
         warnings.warn(f"{_plural(ks[-1], 'topic')} for {_plural(n_documents, 'document')}: "
                       "fewer documents than topics, so some topics are no more than "
@@ -790,7 +800,7 @@ def run_topics(args, progress, outputs):
     vocabulary = vectorizer.get_feature_names_out()
     n_terms = len(vocabulary)
     ks = args.k_range or [args.n_components]
-    _check_k(ks, len(texts), n_terms, args.k_range is not None)
+    _check_k(ks, len(texts), n_terms, args.k_by if args.k_range is not None else None)
     curve = None
     if args.k_range is not None:
         progress(f"choosing k among {_describe(ks)} by {_K_BY[args.k_by]} (3-fold "

@@ -181,6 +181,15 @@ def test_k_range_above_the_documents_is_refused_before_fitting(capsys, tmp_path,
     assert_one_line_error(*run(capsys, "--input", str(small), "--k-range", "2:6",
                                "--stop-words", "none"),
                           "k=6", "4 documents")
+    # topic stability refits each k on the held-out third: k below it, or coherence
+    nine = lines_file(tmp_path / "nine.txt", [f"rocket orbit{i} butter flour goal{i % 3}"
+                                              for i in range(9)])
+    assert_one_line_error(*run(capsys, "--input", str(nine), "--k-range", "2:3",
+                               "--stop-words", "none"),
+                          "k=3", "(3 of 9)", "at most 2", "--k-by coherence")
+    assert_one_line_error(*run(capsys, "--input", str(small), "--k-range", "1:2",
+                               "--stop-words", "none"),
+                          "(1 of 4)", "use --k-by coherence")
 
 
 def test_k_range_edge_warnings_and_cv_warnings(capsys, tmp_path):
