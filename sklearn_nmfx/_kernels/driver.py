@@ -35,7 +35,7 @@ def check_finite(value, n_iter, *, dtype, unit="iteration", lowering=None):
 
 
 def iterate(step, objective, *, max_iter, converged, dtype, check_every=1, callback=None,
-            unit="iteration", lowering=None):
+            unit="iteration", lowering=None, converge_every=None):
     """Run ``step`` up to ``max_iter`` times, checking every ``check_every`` steps.
 
     Parameters
@@ -57,6 +57,11 @@ def iterate(step, objective, *, max_iter, converged, dtype, check_every=1, callb
         ``callback(n_iter, objective)`` at the start (0) and at each check.
     unit, lowering : str
         The words of :func:`check_finite`'s message.
+    converge_every : int, default=None
+        Steps between the questions to ``converged`` (the objective is computed and
+        checked for them too), where they are more frequent than the checks:
+        ``check_every`` when None. The history and the callback keep to the checks,
+        and to the step the loop stops at.
 
     Returns
     -------
@@ -70,15 +75,19 @@ def iterate(step, objective, *, max_iter, converged, dtype, check_every=1, callb
     history = [(0, objective)]
     if callback is not None:
         callback(0, objective)
+    converge_every = check_every if converge_every is None else converge_every
     for n_iter in range(1, max_iter + 1):
         check = n_iter % check_every == 0 or n_iter == max_iter
-        objective = step(n_iter, check)
-        if not check:
+        ask = check or n_iter % converge_every == 0
+        objective = step(n_iter, ask)
+        if not ask:
             continue
         check_finite(objective, n_iter, dtype=dtype, unit=unit, lowering=lowering)
-        history.append((n_iter, objective))
-        if callback is not None:
-            callback(n_iter, objective)
-        if converged(n_iter, objective):
+        done = converged(n_iter, objective)
+        if check or done:
+            history.append((n_iter, objective))
+            if callback is not None:
+                callback(n_iter, objective)
+        if done:
             return n_iter, history, True
     return max_iter, history, False

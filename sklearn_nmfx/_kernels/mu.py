@@ -262,8 +262,9 @@ def multiplicative_update(
     tol : float
         Stop when an iteration changes the factors by less than ``tol`` times the
         change of the first iteration (L1 norm of the change of W and H, as
-        scikit-learn's coordinate descent measures it). Checked every
-        ``check_every`` iterations.
+        scikit-learn's coordinate descent measures it): asked at every iteration
+        for the Frobenius loss without a mask, as there, every ``check_every``
+        iterations otherwise (with scikit-learn's mu rule for the other losses).
     check_every : int, default=10
         How often the objective and the stopping rule are evaluated (a host sync
         on accelerators).
@@ -384,6 +385,10 @@ def multiplicative_update(
     n_iter, history, is_converged = iterate(
         step, start, max_iter=max_iter, converged=converged,
         dtype=data.dtype, check_every=check_every, callback=callback,
+        # the Frobenius fit's change rule is scikit-learn's cd rule, asked at every
+        # iteration as there (the change and the objective cost little beside the
+        # products); the mu rule compares errors check_every iterations apart
+        converge_every=1 if fast else None,
     )
     return factors["W"], factors["Ht"], n_iter, history, is_converged
 
