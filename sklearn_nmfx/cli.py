@@ -415,6 +415,11 @@ class _Outputs:
             raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
     def commit(self, progress):
+        # all or none: a destination that cannot take its file is found before any
+        # file is renamed
+        for _, path in self.staged:
+            if path.is_dir():
+                raise CLIError(f"cannot write {path}: it is a folder")
         for temporary, path in self.staged:
             try:
                 os.replace(temporary, path)
@@ -759,6 +764,23 @@ def _check_outputs(args):
     _check_output_path("--output", args.output, OUTPUT_FORMATS)
     _check_output_path("--plot", args.plot, PLOT_FORMATS)
     _check_output_path("--save", args.save, ())
+    paths = {"--plot": args.plot, "--save": args.save}
+    if args.output is not None:
+        paths["--output"] = args.output
+        if Path(args.output).suffix.lower() == ".csv":
+            documents = documents_csv_path(args.output)
+            if documents.is_dir():
+                raise CLIError(f"--output {args.output}: its documents file {documents} "
+                               "is a folder")
+            paths["--output's documents file"] = documents
+    seen = {}
+    for option, path in paths.items():
+        if path is None:
+            continue
+        key = os.path.abspath(path)
+        if key in seen:
+            raise _UsageError(f"{seen[key]} and {option} name the same file {path}")
+        seen[key] = option
     if args.plot is not None:
         try:
             import matplotlib  # noqa: F401

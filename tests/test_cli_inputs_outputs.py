@@ -223,6 +223,41 @@ def test_failed_run_leaves_no_partial_file(capsys, tmp_path, monkeypatch):
     assert (out_dir / "old.json").read_text() == "kept"
 
 
+def test_a_documents_file_that_cannot_be_written_leaves_no_topics_file(capsys, tmp_path,
+                                                                        monkeypatch):
+    folder = write_folder(tmp_path / "docs", themed_documents()[0])
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    # a folder where --output's documents file goes: refused before the fit
+    (out_dir / "t.documents.csv").mkdir()
+    assert_one_line_error(*run(capsys, "--input", str(folder), "-k", "3",
+                               "--output", str(out_dir / "t.csv")),
+                          "t.documents.csv", "is a folder")
+    assert sorted(p.name for p in out_dir.iterdir()) == ["t.documents.csv"]
+    # the same folder made while the run works: no file is renamed, none is left
+    (out_dir / "t.documents.csv").rmdir()
+    real = cli._documents_csv
+
+    def made_meanwhile(records, n_components):
+        (out_dir / "t.documents.csv").mkdir()
+        return real(records, n_components)
+
+    monkeypatch.setattr(cli, "_documents_csv", made_meanwhile)
+    assert_one_line_error(*run(capsys, "--input", str(folder), "-k", "3",
+                               "--output", str(out_dir / "t.csv")),
+                          "t.documents.csv", "is a folder")
+    assert sorted(p.name for p in out_dir.iterdir()) == ["t.documents.csv"]
+
+
+def test_two_outputs_naming_one_file_are_refused(capsys, tmp_path):
+    folder = write_folder(tmp_path / "docs", themed_documents()[0])
+    code, out, err = run(capsys, "--input", str(folder), "-k", "3",
+                         "--output", str(tmp_path / "t.csv"),
+                         "--save", str(tmp_path / "t.documents.csv"))
+    assert code == 2 and "name the same file" in err and "--save" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["docs"]
+
+
 def test_interrupted_write_leaves_no_partial_file(capsys, tmp_path, monkeypatch):
     folder = write_folder(tmp_path / "docs", themed_documents()[0])
 
