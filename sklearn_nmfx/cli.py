@@ -759,6 +759,31 @@ def _check_output_path(option, path, formats):
         raise CLIError(f"{option} {path}: is a folder")
 
 
+def _same_file(a, b):
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (yet): compare the names
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def _check_distinct_files(outputs, inputs):
+    """Refuse outputs that name one file twice, or a file the run reads (--input,
+    --model): the run would write over it."""
+    named = []
+    for option, path in outputs.items():
+        if path is None:
+            continue
+        for other, other_path in named:
+            if _same_file(path, other_path):
+                raise _UsageError(f"{other} and {option} name the same file {path}")
+        for other, input_path in inputs.items():
+            if input_path not in (None, "-") and os.path.lexists(input_path) and _same_file(
+                    path, input_path):
+                raise _UsageError(f"{other} and {option} name the same file {path}: the "
+                                  f"run would write over what it reads")
+        named.append((option, path))
+
+
 def _check_outputs(args):
     """Fail before the work, not after it, on outputs that cannot be written."""
     _check_output_path("--output", args.output, OUTPUT_FORMATS)
@@ -773,14 +798,7 @@ def _check_outputs(args):
                 raise CLIError(f"--output {args.output}: its documents file {documents} "
                                "is a folder")
             paths["--output's documents file"] = documents
-    seen = {}
-    for option, path in paths.items():
-        if path is None:
-            continue
-        key = os.path.abspath(path)
-        if key in seen:
-            raise _UsageError(f"{seen[key]} and {option} name the same file {path}")
-        seen[key] = option
+    _check_distinct_files(paths, {"--input": args.input})
     if args.plot is not None:
         try:
             import matplotlib  # noqa: F401
@@ -924,11 +942,21 @@ def load_model(path):
         raise CLIError(f"--model {path}: cannot read it: {exc.strerror or exc}") from exc
     if not (isinstance(saved, dict) and saved.get("kind") == MODEL_FILE_KIND):
         raise CLIError(f"--model {path}: not a model saved by '{PROG} topics --save'")
+    from sklearn.pipeline import Pipeline
+
+    pipeline, k = saved.get("pipeline"), saved.get("n_components")
+    fields_ok = (isinstance(pipeline, Pipeline) and isinstance(saved.get("model"), str)
+                 and isinstance(k, (int, np.integer)) and not isinstance(k, bool) and k >= 1)
+    if not fields_ok:
+        raise CLIError(f"--model {path}: not a model saved by '{PROG} topics --save' (its "
+                       "pipeline, model name or number of topics is missing or malformed)")
     return saved
 
 
 def run_transform(args, progress, outputs):
     _check_output_path("--output", args.output, OUTPUT_FORMATS)
+    _check_distinct_files({"--output": args.output},
+                          {"--input": args.input, "--model": args.model})
     path = _input_path(args, required=True)
     _check_input_exists(path)
     progress(f"loading {args.model}")

@@ -346,6 +346,36 @@ def test_transform_errors(capsys, tmp_path):
                                "--input", str(path)), "not a model saved by")
     code, out, err = run(capsys, "transform", "--input", str(path))
     assert code == 2 and "--model" in err
+    # a file of the right kind whose content is not what topics --save writes
+    import joblib
+
+    from sklearn_nmfx.cli import MODEL_FILE_KIND
+    for content in ({"kind": MODEL_FILE_KIND}, {"kind": MODEL_FILE_KIND, "pipeline": None,
+                                                 "model": "MUNMF", "n_components": 3}):
+        forged = tmp_path / "forged.joblib"
+        joblib.dump(content, forged)
+        assert_one_line_error(*run(capsys, "transform", "--model", str(forged),
+                                   "--input", str(path)), "not a model saved by", "malformed")
+
+
+def test_outputs_never_write_over_the_inputs(capsys, tmp_path):
+    folder = write_folder(tmp_path / "docs", themed_documents(n_per_theme=10)[0])
+    corpus = tmp_path / "c.csv"
+    corpus.write_text("text\n" + "".join(f"rocket orbit comet {i}\n" for i in range(12)))
+    before = corpus.read_bytes()
+    for option in ("--output", "--save"):
+        code, out, err = run(capsys, "--input", str(corpus), "-k", "2", option, str(corpus))
+        assert code == 2 and "--input and " + option in err and "write over" in err
+        assert corpus.read_bytes() == before
+    saved = tmp_path / "m.csv"  # --save takes any name
+    code, out, err = run(capsys, "--input", str(folder), "-k", "2", "--save", str(saved))
+    assert code == 0, err
+    model_bytes = saved.read_bytes()
+    for option, target in (("--input", corpus), ("--model", saved)):
+        code, out, err = run(capsys, "transform", "--model", str(saved), "--input",
+                             str(corpus), "--output", str(target))
+        assert code == 2 and f"{option} and --output" in err
+    assert corpus.read_bytes() == before and saved.read_bytes() == model_bytes
 
 
 # -- Ctrl-C while the command starts ------------------------------------------------
