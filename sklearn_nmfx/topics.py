@@ -63,10 +63,22 @@ def _split_model(model):
     return model, None
 
 
+def _check_documents(X):
+    """Raw documents for a Pipeline's text steps: strings (or bytes), not numbers."""
+    if isinstance(X, (list, tuple)):
+        wrong = next((d for d in X if not isinstance(d, (str, bytes))), None)
+        if wrong is not None:
+            raise TypeError(
+                "X must be the documents (strings) or a document-term matrix; it holds "
+                f"a {type(wrong).__name__} ({wrong!r:.40}).")
+
+
 def _components(estimator):
+    from sklearn.exceptions import NotFittedError
+
     components = getattr(estimator, "components_", None)
     if components is None:
-        raise ValueError(
+        raise NotFittedError(
             f"{type(estimator).__name__} has no components_: fit it first (topic "
             "helpers need a fitted factorization with components_)."
         )
@@ -448,6 +460,12 @@ def _check_reference(X):
         raise ValueError(
             f"X holds {what} ({int(np.count_nonzero(~finite))} entries): coherence "
             "counts the documents that contain each term, so X must be finite.")
+    negative = values < 0
+    if negative.any():
+        raise ValueError(
+            f"X holds negative values ({int(np.count_nonzero(negative))} entries): "
+            "coherence counts the documents that contain each term, so X must be a "
+            "non-negative document-term matrix (counts or TF-IDF).")
     return X
 
 
@@ -492,6 +510,7 @@ def topic_coherence(model, X, *, n_top=10, measure="npmi", pole="positive",
     components = _components(estimator)
     if pre is not None and not (sp.issparse(X) or (
             isinstance(X, np.ndarray) and X.ndim == 2 and X.shape[1] == components.shape[1])):
+        _check_documents(X)
         X = pre.transform(X)
     X = _check_reference(X)
     if X.shape[1] != components.shape[1]:
@@ -575,7 +594,9 @@ def dominant_topic(model, X=None, *, W=None, normalize=True):
         column per topic of ``model`` (when ``model`` has ``components_``).
     normalize : bool, default=True
         Report the weight as a share of the document's total absolute weight
-        (in [0, 1]) instead of the raw value.
+        instead of the raw value: in [0, 1] for non-negative W (NMF); a signed W
+        (``TruncatedSVDTopics``) gives a share in [-1, 0) for a document whose
+        weights are all negative (its largest weight is then negative).
 
     Returns
     -------
@@ -599,7 +620,12 @@ def dominant_topic(model, X=None, *, W=None, normalize=True):
     if W is None:
         if X is None:
             raise ValueError("Pass X (to transform) or W.")
+        if _split_model(model)[1] is not None:
+            _check_documents(X)
         W = model.transform(X)
+    elif X is not None:
+        raise ValueError("Pass X (to transform) or W, not both: W would be used and X "
+                         "left unread.")
     W = np.asarray(W)
     if W.ndim != 2 or W.shape[1] == 0:
         raise ValueError(f"W must be 2-D with at least one column, got shape {W.shape}.")

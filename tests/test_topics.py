@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer, TfidfVectorizer
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
@@ -64,7 +64,7 @@ def test_feature_names_from_feature_names_in_and_errors():
         top_terms(Fitted(np.ones((2, 4))), ["x"])
     with pytest.raises(ValueError, match="feature_names are needed"):
         top_terms(Fitted(np.ones((2, 4))))
-    with pytest.raises(ValueError, match="fit it first"):
+    with pytest.raises(NotFittedError, match="fit it first"):
         top_terms(MUNMF(), NAMES)
 
 
@@ -254,6 +254,31 @@ def test_dominant_topic_refuses_bad_w():
     before = W.copy()
     assert dominant_topic(model, W=W)[0].tolist() == [1]
     np.testing.assert_array_equal(W, before)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_coherence_refuses_negative_data(sparse):
+    model = Fitted([[0.9, 0.8, 0.0, 0.1]])
+    X = -np.eye(4) + np.ones((4, 4))
+    X[0, 0] = -1.0
+    X = sp.csr_matrix(X) if sparse else X
+    before = X.copy()
+    with pytest.raises(ValueError, match=r"negative values \(1 entries\)"):
+        topic_coherence(model, X, n_top=2)
+    assert (abs(X - before)).sum() == 0
+
+
+def test_topic_helpers_refuse_documents_that_are_not_text():
+    docs = ["rocket orbit launch", "butter flour oven", "rocket comet orbit",
+            "flour bread oven"]
+    pipe = Pipeline([("tfidf", TfidfVectorizer()), ("nmf", MUNMF(2, random_state=0))])
+    pipe.fit(docs)
+    for call in (lambda: topic_coherence(pipe, [1, 2, 3]), lambda: dominant_topic(pipe, [1, 2])):
+        with pytest.raises(TypeError, match="documents \\(strings\\).*int"):
+            call()
+    # X and W together: W would be used, X silently unread
+    with pytest.raises(ValueError, match="not both"):
+        dominant_topic(pipe, docs, W=pipe.transform(docs))
 
 
 # -- choosing k: the one-standard-error rule ------------------------------------------
