@@ -349,6 +349,10 @@ class SGDNMF(NMFBase):
         minibatches, in order. The first call initializes H from its chunk (as
         ``fit`` would; ``H`` with ``init='custom'``). Memory is bounded by the
         chunk: nothing of earlier chunks is kept but the statistics.
+        The first chunk must hold a non-zero observed entry (unless
+        ``init='custom'``): H started from zeros would stay zero. Later chunks
+        must have the model's dtype (a float32 chunk for a float64 model is
+        refused: cast it); integer and boolean chunks are converted to it.
 
         Parameters
         ----------
