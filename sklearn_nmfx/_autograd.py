@@ -317,6 +317,8 @@ class AutogradNMF(NMFBase):
             check_zeros_for_beta(data, beta)
         backend = data.backend
         n_components = self._resolved_n_components(data.shape[1], W, H, fixed_components)
+        # up front: the solve of W at the end builds per-row Gram matrices
+        self._check_solve_memory(data, n_components, beta, "fit")
         # the fit runs on X / scale (a power of 4 near X's largest entry) with the
         # factors divided by sqrt(scale): the start (NNDSVDa fills zeros with X's mean),
         # the steps and the floors then follow X's scale
@@ -391,6 +393,7 @@ class AutogradNMF(NMFBase):
         beta = self._beta()
         if beta is not None:
             check_zeros_for_beta(data, beta)
+        self._check_solve_memory(data, self.n_components_, beta, "transform")
         backend = data.backend
         solved = {name: getattr(self, name) for name in
                   ("_floor", "_W_learning_rate", "_scale", "_fit_max_value",

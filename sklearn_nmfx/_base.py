@@ -39,9 +39,11 @@ from ._validation import (
     check_is_fitted,
     check_largest_entry,
     check_non_negative_data,
+    check_solve_grams_fit_in_memory,
     is_torch_tensor,
     observed_entries,
     place_fixed_rows,
+    refuse_nothing_observed,
     torch_to_numpy,
     validate_dask_X,
     validate_params,
@@ -75,16 +77,21 @@ class FactorizationBase(TransformerMixin, BaseEstimator):
     def _backend(self):
         return resolve_backend(self.device, require_torch=self._requires_torch)
 
-    def _data(self, X, mask, backend, *, reset, method):
-        """X (with ``mask``) validated once, as the data matrix of the kernels."""
+    def _data(self, X, mask, backend, *, reset, method, dtype=None):
+        """X (with ``mask``) validated once, as the data matrix of the kernels (X that
+        is not float32 or float64 converted to ``dtype``, float64 by default). A fit
+        (``fit``, ``partial_fit``) refuses X with no observed entry; ``transform``
+        takes it (a row with nothing observed has W = 0)."""
         whom = f"{type(self).__name__}.{method}"
         if is_dask_array(X):
             return self._dask_data(X, mask, backend, reset=reset, whom=whom)
         X = validate_X(self, X, reset=reset, whom=whom, allow_nan=self._supports_missing,
-                       non_negative=self._non_negative, device=backend.device)
+                       non_negative=self._non_negative, device=backend.device, dtype=dtype)
         X = backend.index_order(X)
         if self._supports_missing:
             X, mask = observed_entries(X, mask, whom)
+            if method in ("fit", "partial_fit"):
+                refuse_nothing_observed(mask, whom)
         elif mask is not None:
             raise ValueError(f"{whom} does not support missing values (mask must be None).")
         data = backend.data_matrix(X, mask)
@@ -501,6 +508,15 @@ class NMFBase(FactorizationBase):
         if fixed is not None:
             H = place_fixed_rows(H, fixed, rows)
         return W, H, fixed
+
+    def _check_solve_memory(self, data, n_components, beta, method):
+        """Refuse up front (``check_solve_grams_fit_in_memory``) a Frobenius solve of W
+        over the observed entries whose per-row Gram matrices (``hals.row_grams``)
+        would not fit in memory; nothing to check without missing entries or for the
+        other losses (their solve builds no Gram matrix)."""
+        if data.mask is not None and beta == 2:
+            check_solve_grams_fit_in_memory(n_components, data.shape, data.dtype,
+                                            f"{type(self).__name__}.{method}")
 
     def _regularization(self, n_samples, n_features):
         """The L1 and L2 weights (l1_W, l2_W, l1_H, l2_H) for X of this shape."""

@@ -301,6 +301,7 @@ class MUNMF(NMFBase):
         n_components = self._resolved_n_components(n_features, W, H, fixed_components)
         beta = beta_from_loss(self.beta_loss)
         check_zeros_for_beta(data, beta)
+        self._check_solve_memory(data, n_components, beta, "fit")  # the last solve of W
         backend = data.backend
         # X of a scale far from 1 (outside [2**-10, 2**10)) is fitted as X / scale, a
         # power of 4**10, with the factors divided by sqrt(scale): exact scalings, and
@@ -361,7 +362,9 @@ class MUNMF(NMFBase):
                        max_iter=int(self.max_iter), tol=self.tol, scale=transform_scale)
 
     def _transform_data(self, data):
-        check_zeros_for_beta(data, beta_from_loss(self.beta_loss))
+        beta = beta_from_loss(self.beta_loss)
+        check_zeros_for_beta(data, beta)
+        self._check_solve_memory(data, self.n_components_, beta, "transform")
         backend = data.backend
         scale = self._scale
         H = self.components_ if scale == 1.0 else self.components_ / math.sqrt(scale)

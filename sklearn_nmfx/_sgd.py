@@ -31,6 +31,7 @@ from ._validation import (
     StrOptions,
     check_per_row_grams_fit_in_memory,
     check_zeros_for_beta,
+    is_torch_tensor,
     validate_params,
 )
 
@@ -348,6 +349,10 @@ class SGDNMF(NMFBase):
         minibatches, in order. The first call initializes H from its chunk (as
         ``fit`` would; ``H`` with ``init='custom'``). Memory is bounded by the
         chunk: nothing of earlier chunks is kept but the statistics.
+        The first chunk must hold a non-zero observed entry (unless
+        ``init='custom'``): H started from zeros would stay zero. Later chunks
+        must have the model's dtype (a float32 chunk for a float64 model is
+        refused: cast it); integer and boolean chunks are converted to it.
 
         Parameters
         ----------
@@ -376,8 +381,21 @@ class SGDNMF(NMFBase):
         """
         validate_params(self)
         first = not hasattr(self, "components_")
+        # a later chunk of integers or booleans takes the model's dtype (as in
+        # MiniBatchNMF, whose model keeps its dtype); one of the other float dtype is
+        # refused, as one of another feature count is
+        model_dtype = None if first else self.components_.dtype
         with self._refitting() as attributes:
-            data = self._data(X, mask, self._backend(), reset=first, method="partial_fit")
+            data = self._data(X, mask, self._backend(), reset=first, method="partial_fit",
+                              dtype=model_dtype if _holds_integers(X) else None)
+            if not first and data.dtype != model_dtype:
+                raise ValueError(
+                    f"X has dtype {np.dtype(data.dtype).name}, but {type(self).__name__} "
+                    f"was fitted on {np.dtype(model_dtype).name} data (components_ is "
+                    f"{np.dtype(model_dtype).name}): cast the chunk first, for example "
+                    f"X.astype(np.{np.dtype(model_dtype).name}); partial_fit never "
+                    "changes the model's dtype."
+                )
             attributes.update(self._partial_fit_data(data, first, W, H, fixed_components))
         return self
 
@@ -442,6 +460,7 @@ class SGDNMF(NMFBase):
         check_zeros_for_beta(data, beta)
         n_components = self._resolved_n_components(n_features, W, H, fixed_components)
         self._check_memory(data, n_components, beta)
+        self._check_solve_memory(data, n_components, beta, "fit")  # the last solve of W
         # X of a scale far from 1 (outside [2**-10, 2**10)) is fitted as X / scale, a
         # power of 4**10, with the factors divided by sqrt(scale), as MUNMF does; 1
         # for ordinary data
@@ -495,6 +514,15 @@ class SGDNMF(NMFBase):
         beta = self._beta()
         check_zeros_for_beta(data, beta)
         if first:
+            if not data.max_value > 0 and self.init != "custom":
+                # the start from an all-zero chunk is H = 0, which no later step leaves
+                raise ValueError(
+                    f"The first chunk passed to {type(self).__name__}.partial_fit is all "
+                    "zero (every observed entry is 0): H starts from the first chunk, "
+                    "and from zeros it would stay zero whatever the later chunks hold. "
+                    "Start with a chunk that has a non-zero entry (or give the start, "
+                    "init='custom' with W and H)."
+                )
             n_components = self._resolved_n_components(n_features, W, H, fixed_components)
             self._check_memory(data, n_components, beta)
             # the working scale of the stream: the first chunk's (as fit's)
@@ -569,7 +597,9 @@ class SGDNMF(NMFBase):
                        max_iter=max_iter, tol=self.tol, scale=transform_scale)
 
     def _transform_data(self, data):
-        check_zeros_for_beta(data, beta_from_loss(self.beta_loss))
+        beta = beta_from_loss(self.beta_loss)
+        check_zeros_for_beta(data, beta)
+        self._check_solve_memory(data, self.n_components_, beta, "transform")
         backend = data.backend
         scale = self._scale
         H = self.components_ if scale == 1.0 else self.components_ / math.sqrt(scale)
@@ -579,6 +609,22 @@ class SGDNMF(NMFBase):
         if scale != 1.0:
             W = W * math.sqrt(scale)  # a power of 2: exact
         return backend.to_numpy(W)
+
+
+def _holds_integers(X):
+    """Whether X holds integers or booleans only (converted to a float dtype by the
+    validation): a NumPy array, sparse matrix, tensor, DataFrame or list."""
+    if is_torch_tensor(X):
+        return not (X.dtype.is_floating_point or X.dtype.is_complex)
+    if hasattr(X, "dtypes") and not hasattr(X, "dtype"):  # a DataFrame: by column
+        return all(getattr(dtype, "kind", "O") in "biu" for dtype in X.dtypes)
+    dtype = getattr(X, "dtype", None)
+    if dtype is None:
+        try:
+            dtype = np.asarray(X).dtype
+        except (ValueError, TypeError):  # ragged: the validation says what is wrong
+            return False
+    return getattr(dtype, "kind", "O") in "biu"
 
 
 def _error(data, W, Ht, beta, factor=1.0):

@@ -16,7 +16,8 @@ __all__ = [
     "check_factor", "check_largest_entry", "check_finite_result",
     "check_components_fit_in_memory", "check_zeros_for_beta", "check_block_counts",
     "is_torch_tensor", "torch_to_numpy", "split_missing", "observed_entries",
-    "check_fixed_components", "place_fixed_rows",
+    "check_fixed_components", "place_fixed_rows", "check_per_row_grams_fit_in_memory",
+    "check_solve_grams_fit_in_memory", "refuse_nothing_observed",
 ]
 
 # Margins of the safe range of X's scale (see check_data_range).
@@ -248,26 +249,58 @@ def check_components_fit_in_memory(n_components, shape, dtype, whom):
 
 
 
-def check_per_row_grams_fit_in_memory(n_components, shape, dtype, whom):
-    """Raise a ValueError, rather than exhaust the memory, when the per-row Gram
-    matrices of a fit with missing entries (one ``(n_components, n_components)``
-    matrix per feature, a few copies of them) need more than half of this
-    machine's memory."""
+def check_per_row_grams_fit_in_memory(n_components, shape, dtype, whom, *, per_feature=5,
+                                      per_sample=2, advice=None):
+    """Raise a ValueError, rather than exhaust the memory, when the
+    ``(n_components, n_components)`` Gram matrices of a computation with missing
+    entries need more than half of this machine's memory: ``per_feature`` of them
+    per feature of X and ``per_sample`` per row (SGDNMF's statistics: one matrix
+    per feature, a few copies of them; the solve of W with H fixed,
+    ``hals.row_grams``: the outer products of H's columns, one per feature, and
+    the Gram matrix of each row with the copies of its least-squares start)."""
     n_samples, n_features = shape
     needed = np.dtype(dtype).itemsize * n_components * n_components * (
-        5 * n_features + 2 * n_samples)
+        per_feature * n_features + per_sample * n_samples)
     total = _physical_memory()
     if total and needed > total / 2:
+        if advice is None:
+            advice = ("Use fewer components, or MUNMF (whose missing-entry fit needs no "
+                      "Gram matrices but those of its solve of W).")
         raise ValueError(
             f"n_components={n_components} is too large for {whom} with missing entries: "
-            f"the per-feature {n_components} x {n_components} Gram matrices that the "
-            f"missing entries need take about {needed / 2**30:.3g} GiB, more than half "
-            f"of this machine's {total / 2**30:.3g} GiB (n_features={n_features}). Use "
-            "fewer components, or MUNMF (whose missing-entry fit needs no Gram "
-            "matrices)."
+            f"the {n_components} x {n_components} Gram matrices that the missing "
+            f"entries need (per feature and per row of X) take about "
+            f"{needed / 2**30:.3g} GiB, more than half of this machine's "
+            f"{total / 2**30:.3g} GiB (n_samples={n_samples}, n_features={n_features}). "
+            + advice
         )
 
-def validate_X(estimator, X, *, reset, whom, allow_nan=False, non_negative=True, device=None):
+
+def check_solve_grams_fit_in_memory(n_components, shape, dtype, whom):
+    """:func:`check_per_row_grams_fit_in_memory` for the Frobenius solve of W with H
+    fixed over the observed entries (``hals.solve_rows_hals``): the outer products
+    of H's columns (one ``k x k`` matrix per feature), and per row its Gram matrix,
+    the float64 copies and pseudo-inverse of its least-squares start and a
+    product (about 6 per row in all)."""
+    check_per_row_grams_fit_in_memory(
+        n_components, shape, dtype, whom, per_feature=1, per_sample=6,
+        advice="Use fewer components, or fill in the missing entries (without them "
+               "the solve needs one such matrix).")
+
+
+def refuse_nothing_observed(mask, whom):
+    """Raise a ValueError when ``mask`` (of observed entries, None when all are) has
+    no True: an X that is all NaN, or a mask with no True, has nothing to fit."""
+    if mask is not None and not mask.any():
+        raise ValueError(
+            f"{whom}: no entry of X is observed (every entry is NaN, or the mask has no "
+            "True), so there is nothing to fit. Pass X with observed entries (True in "
+            "the mask where an entry is observed)."
+        )
+
+
+def validate_X(estimator, X, *, reset, whom, allow_nan=False, non_negative=True, device=None,
+               dtype=None):
     """Validate X the scikit-learn way: 2-D float32/float64, dense (C order) or
     CSR/CSC without duplicates or stored zeros, and >= 0 with ``non_negative``.
 
@@ -276,7 +309,9 @@ def validate_X(estimator, X, *, reset, whom, allow_nan=False, non_negative=True,
     duplicates are summed and stored zeros dropped. A torch tensor is read where it
     lies if that is ``device`` (the estimator's), else refused. X is never
     modified; a converted copy is returned when a conversion is needed. The scale
-    of X is checked on its data matrix (:func:`check_largest_entry`).
+    of X is checked on its data matrix (:func:`check_largest_entry`). ``dtype``
+    (float32 or float64) is the dtype non-float X is converted to (default: float64,
+    float32 and float64 X kept as they are).
     """
     if is_torch_tensor(X):
         X = torch_to_numpy(X, whom, device=device)
@@ -287,7 +322,9 @@ def validate_X(estimator, X, *, reset, whom, allow_nan=False, non_negative=True,
         X,
         reset=reset,
         accept_sparse=("csr", "csc"),
-        dtype=[np.float64, np.float32],
+        # the first dtype of the list is the one X of any other dtype is converted to
+        dtype=[np.float64, np.float32] if dtype is None else [np.dtype(dtype)] + [
+            d for d in (np.float64, np.float32) if d != np.dtype(dtype)],
         order="C",
         ensure_all_finite="allow-nan" if allow_nan else True,
     )

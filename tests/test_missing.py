@@ -443,3 +443,56 @@ def test_negative_beta_losses_with_missing_entries(make, device, beta_loss):
     if make is MUNMF:  # monotone
         assert np.all(np.diff(model.loss_curve_) <= 1e-9 * model.loss_curve_[0])
     np.testing.assert_array_equal(model.transform(X_nan), W)
+
+
+@pytest.mark.parametrize("make", ESTIMATORS)
+def test_nothing_observed_is_refused_by_fit(make):
+    X = low_rank_data(10, 6)
+    all_nan, no_true = np.full((5, 4), np.nan), np.zeros(X.shape, bool)
+    copies = [a.copy() for a in (X, all_nan, no_true)]
+    with pytest.raises(ValueError, match="no entry of X is observed"):
+        make(n_components=2).fit(all_nan)
+    with pytest.raises(ValueError, match="no entry of X is observed"):
+        make(n_components=2).fit_transform(X, mask=no_true)
+    with pytest.raises(ValueError, match="no entry of X is observed"):
+        make(n_components=2).fit(sp.csr_matrix(X), mask=no_true)
+    for original, copy in zip((X, all_nan, no_true), copies):
+        np.testing.assert_array_equal(original, copy)
+    # transform takes it: a row with nothing observed has W = 0 (rows are independent)
+    model = make(n_components=2, random_state=0).fit(X)
+    np.testing.assert_array_equal(model.transform(np.full((3, 6), np.nan)), 0.0)
+
+
+def test_partial_fit_refuses_a_chunk_with_nothing_observed():
+    X = low_rank_data(10, 6)
+    with pytest.raises(ValueError, match="no entry of X is observed"):
+        SGDNMF(2).partial_fit(np.full((5, 6), np.nan))
+    model = SGDNMF(2, random_state=0).partial_fit(X)
+    before = model.components_.copy()
+    with pytest.raises(ValueError, match="no entry of X is observed"):
+        model.partial_fit(X, mask=np.zeros(X.shape, bool))
+    np.testing.assert_array_equal(model.components_, before)
+
+
+@pytest.mark.parametrize("cls", [MUNMF, SGDNMF, AutogradNMF])
+def test_per_row_grams_of_the_solve_of_w_are_refused_before_allocating(cls, monkeypatch):
+    from sklearn_nmfx import _validation
+
+    X = np.ones((40, 2000))
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    # 100 x 100 Gram matrices: one per feature (the outer products of H's columns) and
+    # about 6 per row, 2240 of them (180 MB), more than half of a machine of 256 MiB
+    monkeypatch.setattr(_validation, "_physical_memory", lambda: 2**28)
+    kwargs = {"init": "random", "max_iter": 2}
+    with pytest.raises(ValueError, match=rf"n_components=100 is too large for {cls.__name__}"
+                                         r"\.fit with missing entries.*GiB"):
+        cls(100, **kwargs).fit(X_nan)
+    with pytest.raises(ValueError, match=r"too large .*\.fit with missing entries"):
+        cls(100, **kwargs).fit(X, mask=~np.isnan(X_nan))
+    model = cls(100, random_state=0, **kwargs).fit(X)  # no missing entry: one k x k Gram
+    with pytest.raises(ValueError, match=rf"too large for {cls.__name__}\.transform with "
+                                         "missing entries"):
+        model.transform(X_nan)
+    monkeypatch.undo()
+    model.transform(X_nan[:1])  # fits in memory: solved

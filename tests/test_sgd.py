@@ -270,6 +270,63 @@ def test_partial_fit_after_fit_and_feature_check():
     np.testing.assert_array_equal(model.n_features_in_, 20)
 
 
+def test_partial_fit_refuses_a_chunk_of_the_other_float_dtype():
+    X = low_rank_data(60, 20, rank=3)
+    for model_dtype, other in ((np.float64, np.float32), (np.float32, np.float64)):
+        model = SGDNMF(n_components=3, random_state=0).partial_fit(X[:30].astype(model_dtype))
+        before = model.components_.copy()
+        chunk = X[30:].astype(other)
+        copy = chunk.copy()
+        message = (rf"X has dtype {np.dtype(other).name}, but SGDNMF was fitted on "
+                   rf"{np.dtype(model_dtype).name} .*astype\(np\.{np.dtype(model_dtype).name}\)")
+        with pytest.raises(ValueError, match=message):
+            model.partial_fit(chunk)
+        with pytest.raises(ValueError, match=message):
+            model.partial_fit(sp.csr_matrix(chunk))
+        np.testing.assert_array_equal(model.components_, before)
+        assert model.components_.dtype == model_dtype
+        np.testing.assert_array_equal(chunk, copy)
+        # integers and booleans take the model's dtype (MiniBatchNMF keeps it too)
+        counts = np.rint(10 * X[30:]).astype(np.int64)
+        model.partial_fit(counts).partial_fit(counts > 5).partial_fit(counts.tolist())
+        assert model.components_.dtype == model_dtype
+        assert counts.dtype == np.int64
+        model.partial_fit(chunk.astype(model_dtype))
+        assert model.components_.dtype == model_dtype
+
+
+def test_partial_fit_refuses_an_all_zero_first_chunk():
+    X = low_rank_data(60, 12, rank=3)
+    zeros_and_nan = np.where(X[:5] > np.median(X), np.nan, 0.0)
+    for zeros in (np.zeros((5, 12)), sp.csr_matrix((5, 12)), zeros_and_nan):
+        model = SGDNMF(3, random_state=0)
+        with pytest.raises(ValueError, match="first chunk .* is all zero"):
+            model.partial_fit(zeros)
+        assert not hasattr(model, "components_")
+        model.partial_fit(X)  # the stream starts with the first chunk that is not zero
+        assert model.components_.max() > 0
+    # a custom start is kept by the zero chunk, and learns from the next ones
+    H = np.random.RandomState(0).rand(3, 12)
+    model = SGDNMF(3, init="custom").partial_fit(np.zeros((5, 12)), W=np.ones((5, 3)), H=H)
+    for _ in range(3):
+        model.partial_fit(X)
+    assert explained(X, model.transform(X), model.components_) > 0.9
+    # a zero chunk later changes nothing of that
+    model.partial_fit(np.zeros((5, 12)))
+    assert model.components_.max() > 0
+
+
+@pytest.mark.parametrize("cls", [MUNMF, SGDNMF])
+def test_fit_of_all_zero_x_is_the_zero_model_as_in_scikit_learn(cls):
+    zeros = np.zeros((6, 4))
+    reference = NMF(3, random_state=0).fit(zeros)
+    model = cls(3, random_state=0)
+    W = model.fit_transform(zeros)
+    np.testing.assert_array_equal(model.components_, reference.components_)
+    np.testing.assert_array_equal(W, 0.0)
+    assert model.reconstruction_err_ == 0.0
+
+
 def test_partial_fit_memory_does_not_grow_with_chunks():
     rng = np.random.RandomState(0)
     X = sp.random(3000, 500, density=0.02, random_state=rng, format="csr")
