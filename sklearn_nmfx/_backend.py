@@ -180,9 +180,12 @@ def _one_blas_thread(controller):
 
 
 def _squared_norm(values):
-    """Sum of squares accumulated in float64 (float32 sums lose ~1e-7 of it)."""
+    """Sum of squares accumulated in float64 (float32 sums lose ~1e-7 of it); inf
+    where it overflows (for X near float64's largest values: the solvers that need
+    it work on a scaled copy, whose norm is finite)."""
     values = np.asarray(values, dtype=np.float64).ravel()
-    return float(np.dot(values, values))
+    with np.errstate(over="ignore"):
+        return float(np.dot(values, values))
 
 
 def _csr_rows(X, start, stop):

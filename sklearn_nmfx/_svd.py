@@ -4,7 +4,13 @@ import numpy as np
 
 from ._base import FactorizationBase
 from ._kernels.svd import arpack_svd, flip_signs, randomized_svd
-from ._validation import Integral, Interval, Real, StrOptions
+from ._validation import (
+    Integral,
+    Interval,
+    Real,
+    StrOptions,
+    check_components_fit_in_memory,
+)
 
 
 class TruncatedSVDTopics(FactorizationBase):
@@ -81,7 +87,12 @@ class TruncatedSVDTopics(FactorizationBase):
         positive.
 
     explained_variance_ : ndarray of shape (n_components,)
-        The variance of each column of ``transform(X)`` on the training data.
+        The variance of each column of ``transform(X)`` on the training data. It
+        is of the order of X's scale squared: X whose largest magnitude is above
+        the square root of its dtype's largest value (about 1.3e154 in float64,
+        1.8e19 in float32) is refused before the fit, and for tiny X it underflows
+        towards 0 (``explained_variance_ratio_``, computed on X scaled into range,
+        does not).
 
     explained_variance_ratio_ : ndarray of shape (n_components,)
         ``explained_variance_`` divided by the total variance of X (the sum of
@@ -209,22 +220,36 @@ class TruncatedSVDTopics(FactorizationBase):
                 "algorithm='arpack' needs X in memory; on a dask array use "
                 "algorithm='randomized' (or 'auto')."
             )
+        whom = f"{type(self).__name__}.fit"
+        width = k if algorithm == "arpack" else k + int(self.n_oversamples)
+        check_components_fit_in_memory(
+            k, data.shape, data.dtype, whom, n_columns=width,
+            what=f"the SVD's bases of {width} columns (n_components + n_oversamples) and "
+                 "their products")
+        _check_variance_representable(data, whom)
         svd_data, scale = _in_safe_range(data)
         if scale == 0:  # X = 0: every orthonormal Vt is an SVD; take the first axes
             S, Vt = np.zeros(k), np.eye(k, data.shape[1])
         else:
             S, Vt = self._svd(svd_data, k, algorithm)
-        del svd_data
         S = np.asarray(S, dtype=np.float64) * scale if scale != 1.0 else S
         _, components = flip_signs(np.asarray(Vt, dtype=data.dtype))
         components = np.ascontiguousarray(components)
-        W = _project(data, components)
+        W = _project(data, components)  # transform(X), exactly
+        # the variances of X / scale where X is out of the safe range (then in X's
+        # units): the ratio neither underflows for tiny X nor overflows for huge X
+        scaled = scale not in (0, 1.0)
+        W_var = _project(svd_data, components) if scaled else W
         with np.errstate(over="ignore", invalid="ignore"):  # overflow: reported by the base
-            explained_variance = np.var(W, axis=0)
-            full_variance = data.total_variance
+            explained_variance = np.var(W_var, axis=0)
+            full_variance = (svd_data if scaled else data).total_variance
+        del svd_data, W_var
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = explained_variance / full_variance if full_variance > 0 else (
                 np.zeros_like(explained_variance))
+        if scaled:
+            with np.errstate(under="ignore"):  # tiny X: variances of its scale squared
+                explained_variance = explained_variance * (float(scale) ** 2)
         attributes = {
             "components_": components,
             "n_components_": k,
@@ -261,6 +286,20 @@ class TruncatedSVDTopics(FactorizationBase):
 
     def _transform_data(self, data):
         return _project(data, self.components_.astype(data.dtype, copy=False))
+
+
+def _check_variance_representable(data, whom):
+    """Refuse, before the work, X whose variances (``explained_variance_``, up to the
+    square of X's largest magnitude) overflow its dtype."""
+    finfo = np.finfo(data.dtype)
+    largest = float(data.max_abs)
+    if largest > np.sqrt(float(finfo.max)):
+        raise ValueError(
+            f"X's largest magnitude {largest:.3g} is too large for {whom} in "
+            f"{np.dtype(data.dtype).name}: explained_variance_ (up to its square) would "
+            f"overflow past {float(finfo.max):.3g}. Divide X by a constant first (the "
+            "components and explained_variance_ratio_ do not change)"
+            + (", or use float64." if np.dtype(data.dtype) == np.float32 else "."))
 
 
 def _in_safe_range(data):

@@ -230,18 +230,22 @@ def _physical_memory():
         return None
 
 
-def check_components_fit_in_memory(n_components, shape, dtype, whom):
+def check_components_fit_in_memory(n_components, shape, dtype, whom, *, n_columns=None,
+                                   what=None):
     """Raise a ValueError, rather than exhaust the memory, when ``n_components`` is so
     large that W, H and the ``(n_components, n_components)`` Gram matrices of the
-    solvers need more than half of this machine's memory."""
+    solvers need more than half of this machine's memory. ``n_columns`` (default
+    ``n_components``) is the width of those factors, ``what`` their words in the
+    message (for an SVD: its range basis, with the oversamples)."""
     n_samples, n_features = shape
-    needed = np.dtype(dtype).itemsize * n_components * (
-        2 * (n_samples + n_features) + 4 * n_components)
+    width = n_components if n_columns is None else n_columns
+    needed = np.dtype(dtype).itemsize * width * (2 * (n_samples + n_features) + 4 * width)
     total = _physical_memory()
+    if what is None:
+        what = f"W, H and their {n_components} x {n_components} Gram matrices"
     if total and needed > total / 2:
         raise ValueError(
-            f"n_components={n_components} is too large for {whom}: W, H and their "
-            f"{n_components} x {n_components} Gram matrices need about "
+            f"n_components={n_components} is too large for {whom}: {what} need about "
             f"{needed / 2**30:.3g} GiB, more than half of this machine's "
             f"{total / 2**30:.3g} GiB (X has n_samples={n_samples}, "
             f"n_features={n_features}). Use fewer components."

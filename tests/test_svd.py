@@ -1,5 +1,7 @@
 """TruncatedSVDTopics: accuracy against ARPACK and scikit-learn, signs, devices, dtypes."""
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.linalg
@@ -148,12 +150,25 @@ def test_seed_corpus_matches_arpack(seed_corpus, random_state):
 @pytest.mark.parametrize("device", [None, "torch"])
 @pytest.mark.parametrize("dtype, scale", [(np.float64, 1e300), (np.float32, 1e30)])
 def test_overflow_advice_fits_the_dtype(device, dtype, scale):
-    """Near the top of the dtype's range the variances overflow: the message says to
-    rescale X, and to use float64 only to a caller whose X is not float64 already."""
+    """Near the top of the dtype's range the variances would overflow: refused before
+    the work (no raw NumPy warning), the message says to divide X, and to use float64
+    only to a caller whose X is not float64 already."""
     rng = np.random.RandomState(0)
     X = (rng.rand(20, 10) * scale).astype(dtype)
     model = TruncatedSVDTopics(2, random_state=0, device=device)
-    with np.errstate(all="ignore"), pytest.raises(RuntimeError, match="Rescale X") as info:
-        model.fit(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="would overflow.*Divide X") as info:
+            model.fit(X)
     assert ("use float64" in str(info.value)) == (dtype == np.float32)
     assert not hasattr(model, "components_")
+
+
+def test_too_many_components_for_the_memory_are_refused_before_the_work():
+    n = 10**6
+    rows = np.arange(2000)
+    X = sp.csr_matrix((np.ones(2000), (rows, rows * 7)), shape=(n, n))
+    for algorithm in ("randomized", "arpack"):
+        with pytest.raises(ValueError, match=r"n_components=20000 is too large for "
+                                             r"TruncatedSVDTopics.fit: the SVD's bases"):
+            TruncatedSVDTopics(20000, algorithm=algorithm).fit(X)
