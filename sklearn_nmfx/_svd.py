@@ -1,5 +1,7 @@
 """TruncatedSVDTopics: truncated SVD (latent semantic indexing) of a document-term matrix."""
 
+import math
+
 import numpy as np
 
 from ._base import FactorizationBase
@@ -88,8 +90,9 @@ class TruncatedSVDTopics(FactorizationBase):
 
     explained_variance_ : ndarray of shape (n_components,)
         The variance of each column of ``transform(X)`` on the training data. It
-        is of the order of X's scale squared: X whose largest magnitude is above
-        the square root of its dtype's largest value (about 1.3e154 in float64,
+        is of the order of X's scale squared: X whose total variance (the sum of
+        its columns' variances) overflows its dtype (largest magnitudes near the
+        square root of the dtype's largest value, about 1.3e154 in float64 and
         1.8e19 in float32) is refused before the fit, and for tiny X it underflows
         towards 0 (``explained_variance_ratio_``, computed on X scaled into range,
         does not).
@@ -226,8 +229,8 @@ class TruncatedSVDTopics(FactorizationBase):
             k, data.shape, data.dtype, whom, n_columns=width,
             what=f"the SVD's bases of {width} columns (n_components + n_oversamples) and "
                  "their products")
-        _check_variance_representable(data, whom)
         svd_data, scale = _in_safe_range(data)
+        _check_variance_representable(svd_data, scale, data.dtype, whom)
         if scale == 0:  # X = 0: every orthonormal Vt is an SVD; take the first axes
             S, Vt = np.zeros(k), np.eye(k, data.shape[1])
         else:
@@ -249,7 +252,8 @@ class TruncatedSVDTopics(FactorizationBase):
                 np.zeros_like(explained_variance))
         if scaled:
             with np.errstate(under="ignore"):  # tiny X: variances of its scale squared
-                explained_variance = explained_variance * (float(scale) ** 2)
+                # twice by scale: its square may overflow where the variance is 0
+                explained_variance = explained_variance * scale * scale
         attributes = {
             "components_": components,
             "n_components_": k,
@@ -288,18 +292,26 @@ class TruncatedSVDTopics(FactorizationBase):
         return _project(data, self.components_.astype(data.dtype, copy=False))
 
 
-def _check_variance_representable(data, whom):
-    """Refuse, before the work, X whose variances (``explained_variance_``, up to the
-    square of X's largest magnitude) overflow its dtype."""
-    finfo = np.finfo(data.dtype)
-    largest = float(data.max_abs)
-    if largest > np.sqrt(float(finfo.max)):
-        raise ValueError(
-            f"X's largest magnitude {largest:.3g} is too large for {whom} in "
-            f"{np.dtype(data.dtype).name}: explained_variance_ (up to its square) would "
-            f"overflow past {float(finfo.max):.3g}. Divide X by a constant first (the "
-            "components and explained_variance_ratio_ do not change)"
-            + (", or use float64." if np.dtype(data.dtype) == np.float32 else "."))
+def _check_variance_representable(svd_data, scale, dtype, whom):
+    """Refuse, before the SVD, X whose total variance (the sum of its columns'
+    variances, which bounds each component's ``explained_variance_``) overflows its
+    dtype: measured on ``svd_data`` (X scaled into range) times ``scale ** 2``."""
+    if scale == 0:
+        return
+    total = float(svd_data.total_variance)
+    limit = float(np.finfo(dtype).max)
+    if total <= 0:
+        return
+    log10_total = math.log10(total) + 2 * math.log10(scale)  # inf for an inf total
+    if log10_total < math.log10(limit):
+        return
+    raise ValueError(
+        f"X is too large for {whom} in {np.dtype(dtype).name}: its total variance (about "
+        f"1e{math.floor(log10_total) if math.isfinite(log10_total) else '+inf'}), of which "
+        f"explained_variance_ is a part, would overflow past {limit:.3g} (X's largest "
+        f"magnitude is {float(svd_data.max_abs) * scale:.3g}). Divide X by a constant "
+        "first (the components and explained_variance_ratio_ do not change)"
+        + (", or use float64." if np.dtype(dtype) == np.float32 else "."))
 
 
 def _in_safe_range(data):

@@ -164,6 +164,19 @@ def test_overflow_advice_fits_the_dtype(device, dtype, scale):
     assert not hasattr(model, "components_")
 
 
+def test_variances_that_overflow_with_many_features_are_refused():
+    """The total variance, up to n_features times the largest entry squared, is
+    what must fit: X just under the square root of float64's largest value, with
+    4000 features, is refused before the work, without a NumPy warning."""
+    X = np.sign(np.random.RandomState(0).randn(50, 4000)) * 1.3e154
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ValueError, match="total variance.*would overflow.*Divide X"):
+            TruncatedSVDTopics(2, random_state=0).fit(X)
+        model = TruncatedSVDTopics(2, random_state=0).fit(X[:, :4] * 1e-10)
+    assert np.all(np.isfinite(model.explained_variance_))
+
+
 def test_too_many_components_for_the_memory_are_refused_before_the_work():
     n = 10**6
     rows = np.arange(2000)
