@@ -31,7 +31,6 @@ from ._validation import (
     StrOptions,
     check_per_row_grams_fit_in_memory,
     check_zeros_for_beta,
-    is_torch_tensor,
     validate_params,
 )
 
@@ -382,12 +381,13 @@ class SGDNMF(NMFBase):
         validate_params(self)
         first = not hasattr(self, "components_")
         # a later chunk of integers or booleans takes the model's dtype (as in
-        # MiniBatchNMF, whose model keeps its dtype); one of the other float dtype is
-        # refused, as one of another feature count is
+        # MiniBatchNMF, whose model keeps its dtype: the validation converts only
+        # non-float X to ``dtype``); one of the other float dtype is refused, as one of
+        # another feature count is
         model_dtype = None if first else self.components_.dtype
         with self._refitting() as attributes:
             data = self._data(X, mask, self._backend(), reset=first, method="partial_fit",
-                              dtype=model_dtype if _holds_integers(X) else None)
+                              dtype=model_dtype)
             if not first and data.dtype != model_dtype:
                 raise ValueError(
                     f"X has dtype {np.dtype(data.dtype).name}, but {type(self).__name__} "
@@ -609,22 +609,6 @@ class SGDNMF(NMFBase):
         if scale != 1.0:
             W = W * math.sqrt(scale)  # a power of 2: exact
         return backend.to_numpy(W)
-
-
-def _holds_integers(X):
-    """Whether X holds integers or booleans only (converted to a float dtype by the
-    validation): a NumPy array, sparse matrix, tensor, DataFrame or list."""
-    if is_torch_tensor(X):
-        return not (X.dtype.is_floating_point or X.dtype.is_complex)
-    if hasattr(X, "dtypes") and not hasattr(X, "dtype"):  # a DataFrame: by column
-        return all(getattr(dtype, "kind", "O") in "biu" for dtype in X.dtypes)
-    dtype = getattr(X, "dtype", None)
-    if dtype is None:
-        try:
-            dtype = np.asarray(X).dtype
-        except (ValueError, TypeError):  # ragged: the validation says what is wrong
-            return False
-    return getattr(dtype, "kind", "O") in "biu"
 
 
 def _error(data, W, Ht, beta, factor=1.0):

@@ -239,13 +239,14 @@ class TruncatedSVDTopics(FactorizationBase):
         _, components = flip_signs(np.asarray(Vt, dtype=data.dtype))
         components = np.ascontiguousarray(components)
         W = _project(data, components)  # transform(X), exactly
-        # the variances of X / scale where X is out of the safe range (then in X's
-        # units): the ratio neither underflows for tiny X nor overflows for huge X
+        # the variances of svd_data (X / scale where X is out of the safe range, then
+        # in X's units): the ratio neither underflows for tiny X nor overflows for
+        # huge X
         scaled = scale not in (0, 1.0)
         W_var = _project(svd_data, components) if scaled else W
         with np.errstate(over="ignore", invalid="ignore"):  # overflow: reported by the base
             explained_variance = np.var(W_var, axis=0)
-            full_variance = (svd_data if scaled else data).total_variance
+            full_variance = svd_data.total_variance
         del svd_data, W_var
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = explained_variance / full_variance if full_variance > 0 else (
