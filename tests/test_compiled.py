@@ -75,6 +75,49 @@ def test_fused_frobenius_repeats_are_the_numpy_steps(dtype, shape):
                                atol=1e-6 * float(np.abs(expected).max()))
 
 
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(70, 4), (30000, 3), (900, 10)])
+def test_compiled_column_sweeps_are_the_numpy_hals_sweeps(dtype, shape):
+    # MUNMF's column rule at few components: the compiled sweeps (blocks of rows,
+    # threads for the large F) give hals.hals_sweeps' steps, with l1, l2, a fixed
+    # column and a dead component (its column of G zero: only l1 and l2 move its
+    # column of F), and stop after as many sweeps
+    from sklearn_nmfx._backend import NumpyBackend
+    from sklearn_nmfx._kernels.hals import column_step_sizes, hals_sweeps
+    from sklearn_nmfx._kernels.mu import column_update
+
+    rng = np.random.default_rng(1)
+    n, k = shape
+    F = rng.random((n, k)).astype(dtype)
+    G = rng.random((2 * k + 5, k)).astype(dtype)
+    G[:, k - 1] = 0.0
+    XG = (rng.random((n, 2 * k + 5)).astype(dtype) @ G).astype(dtype)
+    GtG = G.T @ G
+    fixed = np.zeros(k, dtype=bool)
+    fixed[0] = True
+    expected, n_expected = hals_sweeps(F, XG, GtG, l1=0.01, l2=0.1, max_sweeps=9, tol=0.3,
+                                       B=NumpyBackend(), fixed=[0])
+    got = F.copy()
+    C = XG - 0.01
+    hessian = GtG + 0.1 * np.eye(k, dtype=dtype)
+    inverse = column_step_sizes(GtG, 0.1, dtype)
+    inverse[0] = 0.0
+    assert compiled.column_sweeps(got, C, hessian, inverse, 9, 0.3) == n_expected
+    np.testing.assert_allclose(got, expected, rtol=1e-4 if dtype == np.float32 else 1e-11,
+                               atol=1e-6 * float(np.abs(expected).max()))
+    np.testing.assert_array_equal(got[:, 0], F[:, 0])
+    assert np.all(got[:, k - 1] < F[:, k - 1])
+    # the entry point MUNMF calls: the caller's arrays are left as they are unless
+    # handed over
+    F_before, XG_before = F.copy(), XG.copy()
+    kept = column_update(F, XG, GtG, 0.01, 0.1, 9, NumpyBackend(), delta=0.3,
+                         fixed=np.array([True] + [False] * (k - 1)))
+    np.testing.assert_array_equal(F, F_before)
+    np.testing.assert_array_equal(XG, XG_before)
+    np.testing.assert_array_equal(kept, got)
+
+
 def test_the_numpy_path_is_used_when_numba_is_disabled_and_fits_the_same():
     script = (
         "import numpy as np, scipy.sparse as sp, sklearn_nmfx._kernels.compiled as c;"

@@ -33,6 +33,9 @@ FROBENIUS_BLOCK_ENTRIES = 2**13
 FROBENIUS_PARALLEL_ENTRIES = 2**16
 # MUNMF uses the fused repeats up to this many components (see mu._fused).
 FROBENIUS_MAX_COMPONENTS = 10
+# Rows of F per block of a column sweep: the block's columns of F, C and the
+# residual stay in the L1 cache while the sweep runs over them.
+COLUMN_SWEEP_BLOCK_ROWS = 256
 
 
 def _product_at_nonzeros(indptr, indices, W, Ht, out):
@@ -86,6 +89,49 @@ def _frobenius_finish(F, FM, C, block_rows, partials):
     return total
 
 
+def _column_sweep(Ft, Ct, Hs, inv, block_rows, partials):
+    """One sweep of exact column steps (HALS) on F, kept transposed (``Ft``,
+    ``k x n_rows``, rows of F as its columns): for each block of rows, column ``c``
+    becomes ``max(F[:, c] + (C[:, c] - F @ Hs[:, c]) * inv[c], 0)`` in turn (the
+    later columns see the new earlier ones); ``inv[c] == 0`` leaves column ``c`` as
+    it is. Every loop runs over a contiguous block of a row of ``Ft``, which the
+    compiler vectorizes. Returns the squared norm of the change, summed block by
+    block in order."""
+    k, n_rows = Ft.shape
+    n_blocks = partials.shape[0]
+    for block in numba.prange(n_blocks):
+        start = block * block_rows
+        m = min(block_rows, n_rows - start)
+        residual = np.empty(m, dtype=Ft.dtype)
+        moved = np.zeros(m, dtype=Ft.dtype)
+        for c in range(k):
+            step = inv[c]
+            if step == 0.0:
+                continue
+            C_c = Ct[c, start:start + m]
+            for t in range(m):
+                residual[t] = C_c[t]
+            for j in range(k):
+                h = Hs[c, j]
+                F_j = Ft[j, start:start + m]
+                for t in range(m):
+                    residual[t] -= h * F_j[t]
+            F_c = Ft[c, start:start + m]
+            for t in range(m):
+                value = max(F_c[t] + residual[t] * step, 0.0)
+                change = value - F_c[t]
+                moved[t] += change * change
+                F_c[t] = value
+        total = 0.0
+        for t in range(m):
+            total += moved[t]
+        partials[block] = total
+    total = 0.0
+    for block in range(n_blocks):
+        total += partials[block]
+    return total
+
+
 product_at_nonzeros_kernel = _jit(_product_at_nonzeros)
 beta_numerator_kernel = _jit(_beta_numerator)
 frobenius_finish_kernels = (_jit(_frobenius_finish, parallel=False), _jit(_frobenius_finish))
@@ -119,6 +165,45 @@ def frobenius_repeats(F, M, C, n_repeats, delta):
         elif moved <= delta * delta * first:
             return repeat + 1
     return n_repeats
+
+
+column_sweep_kernels = (_jit(_column_sweep, parallel=False), _jit(_column_sweep))
+
+
+def column_sweeps(F, C, Hs, inv, n_sweeps, delta):
+    """The repeats of ``mu.frobenius_update``'s column rule on F (C-contiguous,
+    written over): sweeps of exact column steps (HALS) on the fixed products, in
+    one compiled pass each, on the cores only where F is large. ``C`` is
+    ``X @ G - l1``, ``Hs`` the Hessian ``G^T G + l2 I`` and ``inv`` the inverses of
+    its diagonal (0 for a column to leave as it is). Stops once a sweep moves F by
+    at most ``delta`` times the first (in norm), or not at all; returns the number
+    of sweeps run.
+
+    F and C are transposed into scratch once per call (the sweeps run over columns
+    of F), and F written back at the end. The result of a row of F depends on that
+    row only, and the movement that stops the sweeps is summed in a fixed block
+    order: it is the same on any number of threads.
+    """
+    n_rows = F.shape[0]
+    block_rows = COLUMN_SWEEP_BLOCK_ROWS
+    n_blocks = max(1, -(-n_rows // block_rows))
+    sweep = column_sweep_kernels[int(F.size >= FROBENIUS_PARALLEL_ENTRIES)]
+    partials = np.empty(n_blocks, dtype=np.float64)
+    Ft = np.ascontiguousarray(F.T)
+    Ct = np.ascontiguousarray(C.T)
+    Hs = np.ascontiguousarray(Hs, dtype=F.dtype)
+    inv = np.ascontiguousarray(inv, dtype=F.dtype)
+    first = None
+    n_run = n_sweeps
+    for sweep_number in range(1, n_sweeps + 1):
+        moved = sweep(Ft, Ct, Hs, inv, block_rows, partials)
+        if first is None:
+            first = moved
+        if moved <= delta * delta * first or moved == 0.0:
+            n_run = sweep_number
+            break
+    F[...] = Ft.T
+    return n_run
 
 
 def product_at_nonzeros(X, W, Ht):

@@ -47,6 +47,19 @@ def gram_quadratic(GtG, F, B):
     return xp.sum(gram_product(F, GtG, B) * F)
 
 
+def column_step_sizes(GtG, l2, dtype):
+    """The step of each column's HALS update, ``1 / (GtG[j, j] + l2)`` (float64,
+    NumPy), and 0 for a column to leave as it is: one whose diagonal is at most
+    the dtype's epsilon times the largest (a dead component, or one whose part of
+    ``F G^T`` is below the rounding of the others': its exact step would divide
+    their rounding errors by that diagonal, and move it by noise).
+    """
+    diag = np.diag(GtG).astype(np.float64) + l2
+    finfo = np.finfo(dtype)
+    cutoff = max(float(finfo.tiny), float(finfo.eps) * float(diag.max(initial=0.0)))
+    return np.where(diag > cutoff, 1.0 / np.where(diag > cutoff, diag, 1.0), 0.0)
+
+
 def hals_sweeps(F, XG, GtG, *, l1, l2, max_sweeps, tol, B, per_row=False, fixed=None):
     """HALS sweeps on the rows of F for ``min 0.5 ||X - F G^T||^2 + l1 |F| + l2/2 |F|^2``,
     ``F >= 0``, given ``XG = X @ G`` and ``GtG = G.T @ G``.
@@ -80,8 +93,7 @@ def hals_sweeps(F, XG, GtG, *, l1, l2, max_sweeps, tol, B, per_row=False, fixed=
     n_components = F.shape[1]
     tiny = float(np.finfo(B.numpy_dtype(F)).tiny)
     if GtG.ndim == 2:
-        diag = np.diag(B.to_numpy(GtG)).astype(np.float64) + l2
-        inv_diag = [1.0 / d if d > tiny else 0.0 for d in diag]
+        inv_diag = column_step_sizes(B.to_numpy(GtG), l2, B.numpy_dtype(F)).tolist()
         rows_of = GtG
     else:  # one Gram matrix per row: columns (k, k, n_rows)
         rows_of = xp.permute_dims(GtG, (1, 2, 0))

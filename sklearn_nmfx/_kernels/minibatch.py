@@ -14,7 +14,8 @@ matrix factorization of Mairal, Bach, Ponce & Sapiro (2010), as scikit-learn's
 
 The steps are those of MUNMF, the same functions: for the Frobenius loss the fast
 multiplicative update (``mu.frobenius_update``: Pham et al.'s tighter majorant,
-repeated on fixed products as Gillis & Glineur do), on the statistics
+repeated on fixed products as Gillis & Glineur do, column by column up to 10
+components as in MUNMF, ``mu.inner_rule``), on the statistics
 ``A = sum rho^t W_b^T W_b`` (k x k) and ``Bt = sum rho^t X_b^T W_b``, so that with
 one batch and ``rho = 0`` a step is exactly an iteration of MUNMF; for the other
 beta divergences the Fevotte & Idier ratio, whose numerator and denominator are
@@ -43,7 +44,14 @@ import numpy as np
 from .driver import check_finite
 from .hals import gram_product, hals_sweeps, row_grams
 from .losses import beta_divergence, frobenius_objective, penalty
-from .mu import beta_H_terms, beta_step, frobenius_update, inner_repeats, update_exponent
+from .mu import (
+    beta_H_terms,
+    beta_step,
+    frobenius_update,
+    inner_repeats,
+    inner_rule,
+    update_exponent,
+)
 
 LEARNING_RATES = ("mu", "lipschitz", "constant", "invscaling", "adaptive")
 
@@ -176,9 +184,14 @@ class MinibatchSteps:
             W = self.solve_W(batch, Ht, self.fresh_restarts_max_iter)
         elif self.quadratic and self.learning_rate == "mu":
             XHt, HtHt = batch.matmul(Ht), row_grams(batch, Ht, B)
-            repeats = inner_repeats(batch.n_nonzero, n_rows, n_features, Ht.shape[1])
-            update = frobenius_update if HtHt.ndim == 2 else masked_frobenius_update
-            W = update(W, XHt, HtHt, l1_W, l2_W, repeats, self.floor, B)
+            columns, alpha = inner_rule(Ht.shape[1])
+            repeats = inner_repeats(batch.n_nonzero, n_rows, n_features, Ht.shape[1],
+                                    alpha=alpha)
+            if HtHt.ndim == 2:
+                W = frobenius_update(W, XHt, HtHt, l1_W, l2_W, repeats, self.floor, B,
+                                     columns=columns)
+            else:
+                W = masked_frobenius_update(W, XHt, HtHt, l1_W, l2_W, repeats, self.floor, B)
         elif self.quadratic:
             XHt, HtHt = batch.matmul(Ht), row_grams(batch, Ht, B)
             W, _ = hals_sweeps(W, XHt, HtHt, l1=l1_W, l2=l2_W, max_sweeps=10, tol=0.1, B=B)
@@ -212,9 +225,15 @@ class MinibatchSteps:
         _, _, l1_H, l2_H = self.penalties(stats["weight"])
         A, Bt, Ht = stats["A"], stats["Bt"], self.Ht
         if self.learning_rate == "mu":
-            repeats = inner_repeats(batch.n_nonzero, Ht.shape[0], batch.shape[0], Ht.shape[1])
-            update = frobenius_update if A.ndim == 2 else masked_frobenius_update
-            Ht = update(Ht, Bt, A, l1_H, l2_H, repeats, self.floor, B, fixed=self.fixed)
+            columns, alpha = inner_rule(Ht.shape[1])
+            repeats = inner_repeats(batch.n_nonzero, Ht.shape[0], batch.shape[0], Ht.shape[1],
+                                    alpha=alpha)
+            if A.ndim == 2:
+                Ht = frobenius_update(Ht, Bt, A, l1_H, l2_H, repeats, self.floor, B,
+                                      fixed=self.fixed, columns=columns)
+            else:
+                Ht = masked_frobenius_update(Ht, Bt, A, l1_H, l2_H, repeats, self.floor, B,
+                                             fixed=self.fixed)
         elif self.learning_rate == "lipschitz":
             Ht, _ = hals_sweeps(Ht, Bt, A, l1=l1_H, l2=l2_H, max_sweeps=1, tol=0.0, B=B,
                                 fixed=self.fixed_list)
