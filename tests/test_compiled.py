@@ -103,7 +103,9 @@ def test_compiled_column_sweeps_are_the_numpy_hals_sweeps(dtype, shape):
     hessian = GtG + 0.1 * np.eye(k, dtype=dtype)
     inverse = column_step_sizes(GtG, 0.1, dtype)
     inverse[0] = 0.0
-    assert compiled.column_sweeps(got, C, hessian, inverse, 9, 0.3) == n_expected
+    n_run, change = compiled.column_sweeps(got, C, hessian, inverse, 9, 0.3)
+    assert n_run == n_expected
+    assert change == pytest.approx(float(np.abs(expected - F).sum()), rel=1e-4)
     np.testing.assert_allclose(got, expected, rtol=1e-4 if dtype == np.float32 else 1e-11,
                                atol=1e-6 * float(np.abs(expected).max()))
     np.testing.assert_array_equal(got[:, 0], F[:, 0])
@@ -111,11 +113,33 @@ def test_compiled_column_sweeps_are_the_numpy_hals_sweeps(dtype, shape):
     # the entry point MUNMF calls: the caller's arrays are left as they are unless
     # handed over
     F_before, XG_before = F.copy(), XG.copy()
-    kept = column_update(F, XG, GtG, 0.01, 0.1, 9, NumpyBackend(), delta=0.3,
-                         fixed=np.array([True] + [False] * (k - 1)))
+    kept, kept_change = column_update(F, XG, GtG, 0.01, 0.1, 9, NumpyBackend(), delta=0.3,
+                                      fixed=np.array([True] + [False] * (k - 1)),
+                                      measure=True)
     np.testing.assert_array_equal(F, F_before)
     np.testing.assert_array_equal(XG, XG_before)
     np.testing.assert_array_equal(kept, got)
+    assert kept_change == change
+
+
+@needs_numba
+@pytest.mark.parametrize("shape", [(50, 1), (1, 4)])
+def test_column_sweeps_report_the_change_where_a_transpose_is_contiguous(shape):
+    # one column (or one row): F.T is contiguous too, and F must still hold the
+    # start when the change is summed (it read 0, and MUNMF stopped at iteration 1)
+    from sklearn_nmfx._kernels.hals import column_step_sizes
+
+    rng = np.random.default_rng(2)
+    n, k = shape
+    F = rng.random((n, k))
+    G = rng.random((6, k))
+    XG = rng.random((n, 6)) @ G
+    start = F.copy()
+    n_run, change = compiled.column_sweeps(F, XG, G.T @ G, column_step_sizes(G.T @ G, 0.0,
+                                                                             F.dtype), 3, 0.0)
+    assert n_run >= 1
+    assert change > 0
+    assert change == pytest.approx(float(np.abs(F - start).sum()), rel=1e-12)
 
 
 def test_the_numpy_path_is_used_when_numba_is_disabled_and_fits_the_same():

@@ -132,6 +132,18 @@ def _column_sweep(Ft, Ct, Hs, inv, block_rows, partials):
     return total
 
 
+def _write_back(F, Ft):
+    """``F[...] = Ft.T``; returns ``sum(|Ft.T - F|)`` (the L1 change, in row order)."""
+    n_rows, k = F.shape
+    total = 0.0
+    for i in range(n_rows):
+        for c in range(k):
+            value = Ft[c, i]
+            total += abs(value - F[i, c])
+            F[i, c] = value
+    return total
+
+
 product_at_nonzeros_kernel = _jit(_product_at_nonzeros)
 beta_numerator_kernel = _jit(_beta_numerator)
 frobenius_finish_kernels = (_jit(_frobenius_finish, parallel=False), _jit(_frobenius_finish))
@@ -168,6 +180,7 @@ def frobenius_repeats(F, M, C, n_repeats, delta):
 
 
 column_sweep_kernels = (_jit(_column_sweep, parallel=False), _jit(_column_sweep))
+write_back_kernel = _jit(_write_back, parallel=False)
 
 
 def column_sweeps(F, C, Hs, inv, n_sweeps, delta):
@@ -177,19 +190,21 @@ def column_sweeps(F, C, Hs, inv, n_sweeps, delta):
     ``X @ G - l1``, ``Hs`` the Hessian ``G^T G + l2 I`` and ``inv`` the inverses of
     its diagonal (0 for a column to leave as it is). Stops once a sweep moves F by
     at most ``delta`` times the first (in norm), or not at all; returns the number
-    of sweeps run.
+    of sweeps run and the L1 change of F, ``sum(|F_new - F|)`` (the stopping rule of
+    MUNMF's fit, which then needs no copy of F).
 
     F and C are transposed into scratch once per call (the sweeps run over columns
-    of F), and F written back at the end. The result of a row of F depends on that
-    row only, and the movement that stops the sweeps is summed in a fixed block
-    order: it is the same on any number of threads.
+    of F), and F written back at the end, in the pass that sums the change. The
+    result of a row of F depends on that row only, and the movement that stops the
+    sweeps is summed in a fixed block order: it is the same on any number of
+    threads.
     """
     n_rows = F.shape[0]
     block_rows = COLUMN_SWEEP_BLOCK_ROWS
     n_blocks = max(1, -(-n_rows // block_rows))
     sweep = column_sweep_kernels[int(F.size >= FROBENIUS_PARALLEL_ENTRIES)]
     partials = np.empty(n_blocks, dtype=np.float64)
-    Ft = np.ascontiguousarray(F.T)
+    Ft = F.T.copy()  # a copy even where F.T is contiguous (one column): F keeps the start
     Ct = np.ascontiguousarray(C.T)
     Hs = np.ascontiguousarray(Hs, dtype=F.dtype)
     inv = np.ascontiguousarray(inv, dtype=F.dtype)
@@ -202,8 +217,7 @@ def column_sweeps(F, C, Hs, inv, n_sweeps, delta):
         if moved <= delta * delta * first or moved == 0.0:
             n_run = sweep_number
             break
-    F[...] = Ft.T
-    return n_run
+    return n_run, write_back_kernel(F, Ft)
 
 
 def product_at_nonzeros(X, W, Ht):

@@ -153,14 +153,15 @@ def _fused(B, *arrays):
 
 
 def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.05, fixed=None,
-                     overwrite_F=False, overwrite_XG=False, columns=False):
+                     overwrite_F=False, overwrite_XG=False, columns=False, measure=False):
     """Repeated fast MU steps on fixed products, stopped once a step moves less than
     ``delta`` times the first one (Gillis & Glineur 2012); the columns ``fixed``
     (boolean vector, or None) are not updated.
 
     With ``columns``, each repeat takes the steps one column of F at a time, the
     later columns seeing the new earlier ones (:func:`column_update`): the same
-    majorization-minimization, whose diagonal majorant is exact for one column.
+    majorization-minimization, whose diagonal majorant is exact for one column;
+    with ``measure`` too, it returns ``(F, change)`` (see :func:`column_update`).
 
     Where the backend has compiled kernels (numba), the repeats run in one fused
     kernel (``compiled.frobenius_repeats``: a pass over F and C per repeat, threads
@@ -172,7 +173,10 @@ def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.05, fixed=
     """
     if columns:
         return column_update(F, XG, GtG, l1, l2, n_repeats, B, delta=delta, fixed=fixed,
-                             overwrite_F=overwrite_F, overwrite_XG=overwrite_XG)
+                             overwrite_F=overwrite_F, overwrite_XG=overwrite_XG,
+                             measure=measure)
+    if measure:
+        raise ValueError("measure needs columns=True")
     M, C = frobenius_operator(XG, GtG, l1, l2, floor, B, fixed=fixed,
                               overwrite_XG=overwrite_XG)
     if not overwrite_F:
@@ -195,7 +199,7 @@ def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.05, fixed=
 
 
 def column_update(F, XG, GtG, l1, l2, n_repeats, B, delta=0.05, fixed=None,
-                  overwrite_F=False, overwrite_XG=False):
+                  overwrite_F=False, overwrite_XG=False, measure=False):
     """``frobenius_update``'s repeats one column of F at a time (Gauss-Seidel).
 
     For one column ``c`` of F, the others fixed, the Hessian of the objective is
@@ -214,7 +218,9 @@ def column_update(F, XG, GtG, l1, l2, n_repeats, B, delta=0.05, fixed=None,
     Where the backend has compiled kernels (numba), the sweeps run in
     ``compiled.column_sweeps``; otherwise in :func:`hals.hals_sweeps` (one step
     per column on the whole matrix, any backend). The stopping rule, the return
-    and the ``overwrite_*`` flags are those of :func:`frobenius_update`.
+    and the ``overwrite_*`` flags are those of :func:`frobenius_update`; with
+    ``measure``, it returns ``(F, change)``, with the L1 change ``sum(|F_new - F|)``
+    (a float) that the compiled path sums while it writes F back.
     """
     xp = B.namespace()
     fixed_index = None
@@ -231,14 +237,16 @@ def column_update(F, XG, GtG, l1, l2, n_repeats, B, delta=0.05, fixed=None,
             C -= l1
         if not overwrite_F:
             F = F.copy()
-        compiled.column_sweeps(F, C, hessian, inverse, n_repeats, delta)
-        return F
+        _, change = compiled.column_sweeps(F, C, hessian, inverse, n_repeats, delta)
+        return (F, change) if measure else F
     F_new, _ = hals_sweeps(F, XG, GtG, l1=l1, l2=l2, max_sweeps=n_repeats, tol=delta, B=B,
                            fixed=fixed_index)
+    change = B.scalar(_l1_change(F_new, F, B)) if measure else None
     if overwrite_F:
         F[...] = F_new
-        return F
-    return xp.asarray(F_new)
+        F_new = F
+    F_new = xp.asarray(F_new)
+    return (F_new, change) if measure else F_new
 
 
 def beta_numerator_denominator(data, F, G, *, beta, eps):
@@ -400,27 +408,39 @@ def multiplicative_update(
     changes = []
 
     def fast_iteration(measure, check):
-        """W's repeated steps on ``X @ H.T``, then H's on ``X.T @ W``, in place."""
+        """W's repeated steps on ``X @ H.T``, then H's on ``X.T @ W``, in place;
+        returns the L1 change of W and H where ``measure`` asks for it (the column
+        rule sums it as it writes the factors back; otherwise from copies of the
+        factors before the iteration) and the objective where ``check`` does."""
         W, Ht = factors["W"], factors["Ht"]
-        # the factors before the iteration, where the stopping rule needs them
-        old = (xp.asarray(W, copy=True), xp.asarray(Ht, copy=True)) if measure else None
+        fused_change = measure and columns
+        old = None
+        if measure and not columns:
+            old = (xp.asarray(W, copy=True), xp.asarray(Ht, copy=True))
         XHt = data.matmul(Ht)
         HtHt = B.gram(Ht)
-        frobenius_update(W, XHt, HtHt, l1_W, l2_W, repeats_W, floor, B, overwrite_F=True,
-                         columns=columns)
+        updated = frobenius_update(W, XHt, HtHt, l1_W, l2_W, repeats_W, floor, B,
+                                   overwrite_F=True, columns=columns, measure=fused_change)
+        change = updated[1] if fused_change else None
         WtW = B.gram(W)
         objective = None
         if check:
             objective = objective_of(frobenius_objective(
                 data.squared_norm, B.inner(W, XHt), B.inner(WtW, HtHt)), W, Ht)
         del XHt  # not needed by the H update
-        frobenius_update(Ht, data.rmatmul(W), WtW, l1_H, l2_H, repeats_H, floor, B,
-                         fixed=fixed, overwrite_F=True, overwrite_XG=True, columns=columns)
+        updated = frobenius_update(Ht, data.rmatmul(W), WtW, l1_H, l2_H, repeats_H, floor,
+                                   B, fixed=fixed, overwrite_F=True, overwrite_XG=True,
+                                   columns=columns, measure=fused_change)
         if fixed is not None:
             # the step leaves them as they are (identity columns of its operator);
             # kept bit for bit whatever the matrix product's rounding
             Ht[:, fixed_index] = fixed_values
-        return old, objective
+        if fused_change:
+            change += updated[1]
+        elif measure:
+            change = (B.scalar(_l1_change(W, old[0], B))
+                      + B.scalar(_l1_change(Ht, old[1], B)))
+        return change, objective
 
     def beta_iteration(check):
         W_old, Ht_old = factors["W"], factors["Ht"]
@@ -438,12 +458,14 @@ def multiplicative_update(
     def step(n_iter, check):
         measure = n_iter == 1 or check
         if fast:
-            old, objective = fast_iteration(measure, check)
+            change, objective = fast_iteration(measure, check)
         else:
             old, objective = beta_iteration(check)
+            if measure:
+                change = (B.scalar(_l1_change(factors["W"], old[0], B))
+                          + B.scalar(_l1_change(factors["Ht"], old[1], B)))
         if measure:
-            changes.append(B.scalar(_l1_change(factors["W"], old[0], B))
-                           + B.scalar(_l1_change(factors["Ht"], old[1], B)))
+            changes.append(change)
         return objective
 
     start = objective_of(divergence(W, Ht), W, Ht)
