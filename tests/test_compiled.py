@@ -99,11 +99,10 @@ def test_compiled_column_sweeps_are_the_numpy_hals_sweeps(dtype, shape):
     expected, n_expected = hals_sweeps(F, XG, GtG, l1=0.01, l2=0.1, max_sweeps=9, tol=0.3,
                                        B=NumpyBackend(), fixed=[0])
     got = F.copy()
-    C = XG - 0.01
     hessian = GtG + 0.1 * np.eye(k, dtype=dtype)
     inverse = column_step_sizes(GtG, 0.1, dtype)
     inverse[0] = 0.0
-    n_run, change = compiled.column_sweeps(got, C, hessian, inverse, 9, 0.3)
+    n_run, change = compiled.column_sweeps(got, XG, 0.01, hessian, inverse, 9, 0.3)
     assert n_run == n_expected
     assert change == pytest.approx(float(np.abs(expected - F).sum()), rel=1e-4)
     np.testing.assert_allclose(got, expected, rtol=1e-4 if dtype == np.float32 else 1e-11,
@@ -135,8 +134,8 @@ def test_column_sweeps_report_the_change_where_a_transpose_is_contiguous(shape):
     G = rng.random((6, k))
     XG = rng.random((n, 6)) @ G
     start = F.copy()
-    n_run, change = compiled.column_sweeps(F, XG, G.T @ G, column_step_sizes(G.T @ G, 0.0,
-                                                                             F.dtype), 3, 0.0)
+    n_run, change = compiled.column_sweeps(F, XG, 0.0, G.T @ G,
+                                           column_step_sizes(G.T @ G, 0.0, F.dtype), 3, 0.0)
     assert n_run >= 1
     assert change > 0
     assert change == pytest.approx(float(np.abs(F - start).sum()), rel=1e-12)

@@ -3,10 +3,12 @@
 Each module holds one piece of the numerics, written once:
 
 - ``driver``: the iteration loop of every solver (checks, history, stopping);
-- ``mu``: multiplicative updates (the fast MU step for the Frobenius loss, the
-  beta-divergence steps);
+- ``mu``: multiplicative updates (the fast MU step for the Frobenius loss, taken
+  column by column at few components, the beta-divergence steps);
 - ``hals``: HALS, the non-negative least-squares solver of rows (``transform``, the
-  held-out score, the minibatch steps);
+  held-out score, the minibatch steps, MUNMF's column steps);
+- ``compiled``: the numba kernels that fuse some of the above (the NumPy path
+  stays where numba is absent);
 - ``minibatch``: online minibatch NMF (SGDNMF);
 - ``autograd``: NMF by PyTorch autograd and an optimizer (AutogradNMF);
 - ``svd``: the randomized SVD and ARPACK;

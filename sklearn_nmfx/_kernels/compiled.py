@@ -122,10 +122,10 @@ def _column_sweep(Ft, Ct, Hs, inv, block_rows, partials):
                 change = value - F_c[t]
                 moved[t] += change * change
                 F_c[t] = value
-        total = 0.0
+        block_moved = 0.0
         for t in range(m):
-            total += moved[t]
-        partials[block] = total
+            block_moved += moved[t]
+        partials[block] = block_moved
     total = 0.0
     for block in range(n_blocks):
         total += partials[block]
@@ -183,18 +183,20 @@ column_sweep_kernels = (_jit(_column_sweep, parallel=False), _jit(_column_sweep)
 write_back_kernel = _jit(_write_back, parallel=False)
 
 
-def column_sweeps(F, C, Hs, inv, n_sweeps, delta):
+def column_sweeps(F, XG, l1, Hs, inv, n_sweeps, delta):
     """The repeats of ``mu.frobenius_update``'s column rule on F (C-contiguous,
     written over): sweeps of exact column steps (HALS) on the fixed products, in
-    one compiled pass each, on the cores only where F is large. ``C`` is
-    ``X @ G - l1``, ``Hs`` the Hessian ``G^T G + l2 I`` and ``inv`` the inverses of
+    one compiled pass each, on the cores only where F is large. ``XG`` is
+    ``X @ G`` (left as it is), ``l1`` the L1 penalty, ``Hs`` the Hessian
+    ``G^T G + l2 I`` and ``inv`` the inverses of
     its diagonal (0 for a column to leave as it is). Stops once a sweep moves F by
     at most ``delta`` times the first (in norm), or not at all; returns the number
     of sweeps run and the L1 change of F, ``sum(|F_new - F|)`` (the stopping rule of
     MUNMF's fit, which then needs no copy of F).
 
-    F and C are transposed into scratch once per call (the sweeps run over columns
-    of F), and F written back at the end, in the pass that sums the change. The
+    F and ``XG - l1`` are transposed into scratch once per call (the sweeps run
+    over columns of F), and F written back at the end, in the pass that sums the
+    change. The
     result of a row of F depends on that row only, and the movement that stops the
     sweeps is summed in a fixed block order: it is the same on any number of
     threads.
@@ -205,7 +207,9 @@ def column_sweeps(F, C, Hs, inv, n_sweeps, delta):
     sweep = column_sweep_kernels[int(F.size >= FROBENIUS_PARALLEL_ENTRIES)]
     partials = np.empty(n_blocks, dtype=np.float64)
     Ft = F.T.copy()  # a copy even where F.T is contiguous (one column): F keeps the start
-    Ct = np.ascontiguousarray(C.T)
+    Ct = XG.T.copy()
+    if l1:
+        Ct -= l1
     Hs = np.ascontiguousarray(Hs, dtype=F.dtype)
     inv = np.ascontiguousarray(inv, dtype=F.dtype)
     first = None

@@ -218,7 +218,8 @@ def column_update(F, XG, GtG, l1, l2, n_repeats, B, delta=0.05, fixed=None,
     Where the backend has compiled kernels (numba), the sweeps run in
     ``compiled.column_sweeps``; otherwise in :func:`hals.hals_sweeps` (one step
     per column on the whole matrix, any backend). The stopping rule, the return
-    and the ``overwrite_*`` flags are those of :func:`frobenius_update`; with
+    and ``overwrite_F`` are those of :func:`frobenius_update` (XG is only read:
+    ``overwrite_XG`` is accepted for the same signature); with
     ``measure``, it returns ``(F, change)``, with the L1 change ``sum(|F_new - F|)``
     (a float) that the compiled path sums while it writes F back.
     """
@@ -232,12 +233,9 @@ def column_update(F, XG, GtG, l1, l2, n_repeats, B, delta=0.05, fixed=None,
         inverse = column_step_sizes(GtG, l2, F.dtype)
         if fixed_index is not None:
             inverse[fixed_index] = 0.0
-        C = XG if overwrite_XG else XG.copy()
-        if l1:
-            C -= l1
         if not overwrite_F:
             F = F.copy()
-        _, change = compiled.column_sweeps(F, C, hessian, inverse, n_repeats, delta)
+        _, change = compiled.column_sweeps(F, XG, l1, hessian, inverse, n_repeats, delta)
         return (F, change) if measure else F
     F_new, _ = hals_sweeps(F, XG, GtG, l1=l1, l2=l2, max_sweeps=n_repeats, tol=delta, B=B,
                            fixed=fixed_index)
