@@ -99,7 +99,7 @@ def _column_sweep(Ft, Ct, Hs, inv, block_rows, partials):
     block in order."""
     k, n_rows = Ft.shape
     n_blocks = partials.shape[0]
-    for block in numba.prange(n_blocks):
+    for block in range(n_blocks):
         start = block * block_rows
         m = min(block_rows, n_rows - start)
         residual = np.empty(m, dtype=Ft.dtype)
@@ -179,14 +179,16 @@ def frobenius_repeats(F, M, C, n_repeats, delta):
     return n_repeats
 
 
-column_sweep_kernels = (_jit(_column_sweep, parallel=False), _jit(_column_sweep))
+# one thread: two ran no faster (26576 x 10, 0.42 ms a sweep either way), and a fresh
+# process then loads one kernel less (the cold fit of the README's job)
+column_sweep_kernel = _jit(_column_sweep, parallel=False)
 write_back_kernel = _jit(_write_back, parallel=False)
 
 
 def column_sweeps(F, XG, l1, Hs, inv, n_sweeps, delta):
     """The repeats of ``mu.frobenius_update``'s column rule on F (C-contiguous,
     written over): sweeps of exact column steps (HALS) on the fixed products, in
-    one compiled pass each, on the cores only where F is large. ``XG`` is
+    one compiled pass each, on one thread. ``XG`` is
     ``X @ G`` (left as it is), ``l1`` the L1 penalty, ``Hs`` the Hessian
     ``G^T G + l2 I`` and ``inv`` the inverses of
     its diagonal (0 for a column to leave as it is). Stops once a sweep moves F by
@@ -198,13 +200,12 @@ def column_sweeps(F, XG, l1, Hs, inv, n_sweeps, delta):
     over columns of F), and F written back at the end, in the pass that sums the
     change. The
     result of a row of F depends on that row only, and the movement that stops the
-    sweeps is summed in a fixed block order: it is the same on any number of
-    threads.
+    sweeps is summed in a fixed block order.
     """
     n_rows = F.shape[0]
     block_rows = COLUMN_SWEEP_BLOCK_ROWS
     n_blocks = max(1, -(-n_rows // block_rows))
-    sweep = column_sweep_kernels[int(F.size >= FROBENIUS_PARALLEL_ENTRIES)]
+    sweep = column_sweep_kernel
     partials = np.empty(n_blocks, dtype=np.float64)
     Ft = F.T.copy()  # a copy even where F.T is contiguous (one column): F keeps the start
     Ct = XG.T.copy()
