@@ -78,47 +78,64 @@ def test_fused_frobenius_repeats_are_the_numpy_steps(dtype, shape):
 @needs_numba
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(70, 4), (30000, 3), (900, 10)])
-def test_compiled_column_sweeps_are_the_numpy_hals_sweeps(dtype, shape):
-    # MUNMF's column rule at few components: the compiled sweeps (blocks of rows,
-    # threads for the large F) give hals.hals_sweeps' steps, with l1, l2, a fixed
-    # column and a dead component (its column of G zero: only l1 and l2 move its
-    # column of F), and stop after as many sweeps
+@pytest.mark.parametrize("penalties", [(0.01, 0.1), (0.0, 0.0)])
+def test_compiled_column_sweeps_are_the_numpy_hals_sweeps(dtype, shape, penalties):
+    # MUNMF's column rule at few components: the compiled path of mu.column_update
+    # (compiled.column_sweeps, blocks of rows) and its NumPy path (hals.hals_sweeps)
+    # take the same steps, stop after as many sweeps and report the same change;
+    # a fixed column is kept, and without penalties so are a dead component (its
+    # column of G zero) and a switched-off one (its column of G below the rounding
+    # of the others')
     from sklearn_nmfx._backend import NumpyBackend
     from sklearn_nmfx._kernels.hals import column_step_sizes, hals_sweeps
     from sklearn_nmfx._kernels.mu import column_update
 
+    l1, l2 = penalties
     rng = np.random.default_rng(1)
     n, k = shape
     F = rng.random((n, k)).astype(dtype)
     G = rng.random((2 * k + 5, k)).astype(dtype)
     G[:, k - 1] = 0.0
+    G[:, k - 2] *= dtype(1e-20)
     XG = (rng.random((n, 2 * k + 5)).astype(dtype) @ G).astype(dtype)
     GtG = G.T @ G
     fixed = np.zeros(k, dtype=bool)
     fixed[0] = True
-    expected, n_expected = hals_sweeps(F, XG, GtG, l1=0.01, l2=0.1, max_sweeps=9, tol=0.3,
-                                       B=NumpyBackend(), fixed=[0])
+    steps = column_step_sizes(GtG, l2, dtype, relative=True)
+    assert (steps[k - 2] == 0.0) == (l2 == 0.0)
+    expected, n_expected = hals_sweeps(F, XG, GtG, l1=l1, l2=l2, max_sweeps=9, tol=0.3,
+                                       B=NumpyBackend(), fixed=[0], step_sizes=steps)
     got = F.copy()
-    hessian = GtG + 0.1 * np.eye(k, dtype=dtype)
-    inverse = column_step_sizes(GtG, 0.1, dtype)
-    inverse[0] = 0.0
-    n_run, change = compiled.column_sweeps(got, XG, 0.01, hessian, inverse, 9, 0.3)
+    hessian = GtG + l2 * np.eye(k, dtype=dtype)
+    steps[0] = 0.0
+    n_run, change = compiled.column_sweeps(got, XG, l1, hessian, steps, 9, 0.3)
     assert n_run == n_expected
+    tolerance = dict(rtol=1e-4 if dtype == np.float32 else 1e-11,
+                     atol=1e-6 * float(np.abs(expected).max()))
+    np.testing.assert_allclose(got, expected, **tolerance)
     assert change == pytest.approx(float(np.abs(expected - F).sum()), rel=1e-4)
-    np.testing.assert_allclose(got, expected, rtol=1e-4 if dtype == np.float32 else 1e-11,
-                               atol=1e-6 * float(np.abs(expected).max()))
     np.testing.assert_array_equal(got[:, 0], F[:, 0])
-    assert np.all(got[:, k - 1] < F[:, k - 1])
-    # the entry point MUNMF calls: the caller's arrays are left as they are unless
-    # handed over
+    if l2 == 0.0:
+        np.testing.assert_array_equal(got[:, k - 2:], F[:, k - 2:])
+    else:
+        assert np.all(got[:, k - 1] < F[:, k - 1])  # only the penalties move it
+    # the entry point MUNMF calls, on both paths: the caller's arrays are left as
+    # they are unless handed over
+    without_numba = NumpyBackend()
+    without_numba.compiled = False
     F_before, XG_before = F.copy(), XG.copy()
-    kept, kept_change = column_update(F, XG, GtG, 0.01, 0.1, 9, NumpyBackend(), delta=0.3,
-                                      fixed=np.array([True] + [False] * (k - 1)),
-                                      measure=True)
-    np.testing.assert_array_equal(F, F_before)
-    np.testing.assert_array_equal(XG, XG_before)
-    np.testing.assert_array_equal(kept, got)
-    assert kept_change == change
+    for backend in (NumpyBackend(), without_numba):
+        kept, kept_change = column_update(F, XG, GtG, l1, l2, 9, backend, delta=0.3,
+                                          fixed=fixed, measure=True)
+        np.testing.assert_array_equal(F, F_before)
+        np.testing.assert_array_equal(XG, XG_before)
+        np.testing.assert_allclose(kept, got, **tolerance)
+        assert kept_change == pytest.approx(change, rel=1e-4)
+    # overwrite_F: the caller's F itself, updated
+    F_over = F.copy()
+    assert column_update(F_over, XG, GtG, l1, l2, 9, NumpyBackend(), delta=0.3,
+                         fixed=fixed, overwrite_F=True) is F_over
+    np.testing.assert_array_equal(F_over, got)
 
 
 @needs_numba
@@ -134,19 +151,43 @@ def test_column_sweeps_report_the_change_where_a_transpose_is_contiguous(shape):
     G = rng.random((6, k))
     XG = rng.random((n, 6)) @ G
     start = F.copy()
-    n_run, change = compiled.column_sweeps(F, XG, 0.0, G.T @ G,
-                                           column_step_sizes(G.T @ G, 0.0, F.dtype), 3, 0.0)
-    assert n_run >= 1
+    _, change = compiled.column_sweeps(F, XG, 0.0, G.T @ G,
+                                       column_step_sizes(G.T @ G, 0.0, F.dtype), 3, 0.0)
     assert change > 0
     assert change == pytest.approx(float(np.abs(F - start).sum()), rel=1e-12)
 
 
-def test_the_numpy_path_is_used_when_numba_is_disabled_and_fits_the_same():
+def test_sgdnmf_with_missing_entries_keeps_the_joint_steps_repeats(monkeypatch):
+    # the column rule (and its alpha of 1) is for shared Gram matrices only: with
+    # missing entries the minibatch steps stay the joint ones, as often as before
+    from sklearn_nmfx import SGDNMF
+    from sklearn_nmfx._kernels import minibatch
+    from sklearn_nmfx._kernels.mu import inner_repeats
+
+    seen = []
+    original = minibatch.masked_frobenius_update
+
+    def recording(F, XG, grams, l1, l2, n_repeats, *args, **kwargs):
+        seen.append((F.shape[0], n_repeats))
+        return original(F, XG, grams, l1, l2, n_repeats, *args, **kwargs)
+
+    monkeypatch.setattr(minibatch, "masked_frobenius_update", recording)
+    X = np.random.default_rng(0).random((40, 30))
+    X[0, 0] = np.nan
+    SGDNMF(3, batch_size=40, max_iter=1, random_state=0).fit(X)
+    nnz = np.count_nonzero(~np.isnan(X))
+    assert (40, inner_repeats(nnz, 40, 30, 3, alpha=2.0)) in seen
+    assert (30, inner_repeats(nnz, 30, 40, 3, alpha=2.0)) in seen
+
+
+@pytest.mark.parametrize("beta_loss", ["kullback-leibler", "frobenius"])
+def test_the_numpy_path_is_used_when_numba_is_disabled_and_fits_the_same(beta_loss):
+    # frobenius: MUNMF's column steps (compiled.column_sweeps against hals_sweeps)
     script = (
         "import numpy as np, scipy.sparse as sp, sklearn_nmfx._kernels.compiled as c;"
         "from sklearn_nmfx import MUNMF;"
         "X = sp.random(60, 40, density=0.3, format='csr', random_state=0);"
-        "m = MUNMF(4, beta_loss='kullback-leibler', random_state=0, max_iter=60, tol=0)"
+        f"m = MUNMF(4, beta_loss='{beta_loss}', random_state=0, max_iter=60, tol=0)"
         ".fit(X); print(c.AVAILABLE); print(repr(m.components_.ravel().tolist()))"
     )
     runs = {}

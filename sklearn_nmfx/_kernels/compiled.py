@@ -33,8 +33,9 @@ FROBENIUS_BLOCK_ENTRIES = 2**13
 FROBENIUS_PARALLEL_ENTRIES = 2**16
 # MUNMF uses the fused repeats up to this many components (see mu._fused).
 FROBENIUS_MAX_COMPONENTS = 10
-# Rows of F per block of a column sweep: the block's columns of F, C and the
-# residual stay in the L1 cache while the sweep runs over them.
+# Rows of F per block of a column sweep: the block's columns of F and C and the
+# residual stay in the core's caches (L1 at a few components, L2 at 10) while the
+# sweep runs over them.
 COLUMN_SWEEP_BLOCK_ROWS = 256
 
 

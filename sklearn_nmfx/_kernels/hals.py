@@ -47,20 +47,32 @@ def gram_quadratic(GtG, F, B):
     return xp.sum(gram_product(F, GtG, B) * F)
 
 
-def column_step_sizes(GtG, l2, dtype):
+def column_step_sizes(GtG, l2, dtype, relative=False):
     """The step of each column's HALS update, ``1 / (GtG[j, j] + l2)`` (float64,
-    NumPy), and 0 for a column to leave as it is: one whose diagonal is at most
-    the dtype's epsilon times the largest (a dead component, or one whose part of
-    ``F G^T`` is below the rounding of the others': its exact step would divide
-    their rounding errors by that diagonal, and move it by noise).
+    NumPy), and 0 for a column to leave as it is: one whose diagonal is at most the
+    dtype's smallest normal number (a dead component, its column of G zero).
+
+    With ``relative``, also one whose diagonal is at most ``eps ** 1.5`` times the
+    largest (``eps`` the dtype's epsilon): a column of G whose norm is below
+    ``eps ** 0.75`` times the largest's (1.8e-12 in float64, 6.5e-6 in float32), so
+    that its part of ``F G^T`` is at the level of the others' accumulated rounding.
+    The exact step of such a column divides that rounding by its tiny diagonal
+    and moves the column by noise (a 1 x 2 X at k=3 switched one component off to
+    a norm ratio of 1.4e-15 and its column of H then differed between the NumPy and
+    the PyTorch fit). MUNMF's column repeats use it, where such a column of W or H
+    is one the fit has switched off; the next update of the other factor still
+    revives it if the data ask for it.
     """
     diag = np.diag(GtG).astype(np.float64) + l2
     finfo = np.finfo(dtype)
-    cutoff = max(float(finfo.tiny), float(finfo.eps) * float(diag.max(initial=0.0)))
+    cutoff = float(finfo.tiny)
+    if relative:
+        cutoff = max(cutoff, float(finfo.eps) ** 1.5 * float(diag.max(initial=0.0)))
     return np.where(diag > cutoff, 1.0 / np.where(diag > cutoff, diag, 1.0), 0.0)
 
 
-def hals_sweeps(F, XG, GtG, *, l1, l2, max_sweeps, tol, B, per_row=False, fixed=None):
+def hals_sweeps(F, XG, GtG, *, l1, l2, max_sweeps, tol, B, per_row=False, fixed=None,
+                step_sizes=None):
     """HALS sweeps on the rows of F for ``min 0.5 ||X - F G^T||^2 + l1 |F| + l2/2 |F|^2``,
     ``F >= 0``, given ``XG = X @ G`` and ``GtG = G.T @ G``.
 
@@ -83,6 +95,9 @@ def hals_sweeps(F, XG, GtG, *, l1, l2, max_sweeps, tol, B, per_row=False, fixed=
         rows stop together once a sweep moves less than ``tol`` times the first.
     fixed : sequence of int, default=None
         Columns of F left as they are (fixed components).
+    step_sizes : ndarray of shape (n_components,), default=None
+        For a shared Gram matrix, the steps of the columns in place of
+        ``column_step_sizes(GtG, l2, dtype)`` (0 leaves a column as it is).
 
     Returns
     -------
@@ -93,7 +108,9 @@ def hals_sweeps(F, XG, GtG, *, l1, l2, max_sweeps, tol, B, per_row=False, fixed=
     n_components = F.shape[1]
     tiny = float(np.finfo(B.numpy_dtype(F)).tiny)
     if GtG.ndim == 2:
-        inv_diag = column_step_sizes(B.to_numpy(GtG), l2, B.numpy_dtype(F)).tolist()
+        if step_sizes is None:
+            step_sizes = column_step_sizes(B.to_numpy(GtG), l2, B.numpy_dtype(F))
+        inv_diag = [float(step) for step in step_sizes]
         rows_of = GtG
     else:  # one Gram matrix per row: columns (k, k, n_rows)
         rows_of = xp.permute_dims(GtG, (1, 2, 0))

@@ -184,7 +184,9 @@ class MinibatchSteps:
             W = self.solve_W(batch, Ht, self.fresh_restarts_max_iter)
         elif self.quadratic and self.learning_rate == "mu":
             XHt, HtHt = batch.matmul(Ht), row_grams(batch, Ht, B)
-            columns, alpha = inner_rule(Ht.shape[1])
+            # the column rule where the Gram matrix is shared; the joint step, with
+            # its alpha, for per-row ones (missing entries)
+            columns, alpha = inner_rule(Ht.shape[1]) if HtHt.ndim == 2 else (False, 2.0)
             repeats = inner_repeats(batch.n_nonzero, n_rows, n_features, Ht.shape[1],
                                     alpha=alpha)
             if HtHt.ndim == 2:
@@ -225,7 +227,7 @@ class MinibatchSteps:
         _, _, l1_H, l2_H = self.penalties(stats["weight"])
         A, Bt, Ht = stats["A"], stats["Bt"], self.Ht
         if self.learning_rate == "mu":
-            columns, alpha = inner_rule(Ht.shape[1])
+            columns, alpha = inner_rule(Ht.shape[1]) if A.ndim == 2 else (False, 2.0)
             repeats = inner_repeats(batch.n_nonzero, Ht.shape[0], batch.shape[0], Ht.shape[1],
                                     alpha=alpha)
             if A.ndim == 2:

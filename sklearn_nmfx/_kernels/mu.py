@@ -139,17 +139,24 @@ def frobenius_step_in_place(F, M, C, B):
     return moved
 
 
-def _fused(B, *arrays):
-    """Whether the fused compiled repeats take these NumPy arrays (same float dtype,
-    C-contiguous, at most ``compiled.FROBENIUS_MAX_COMPONENTS`` columns: above, the
-    product ``F @ M`` dominates, and ``B.map_rows`` runs it on the cores where the
-    fit keeps BLAS on one thread)."""
-    if not getattr(B, "compiled", False) or arrays[0].shape[1] > compiled.FROBENIUS_MAX_COMPONENTS:
+def _compiled_arrays(B, *arrays):
+    """Whether the backend has compiled kernels and these are NumPy arrays that they
+    take (the same float dtype, C-contiguous)."""
+    if not getattr(B, "compiled", False):
         return False
     dtype = arrays[0].dtype
     return dtype in (np.float32, np.float64) and all(
         isinstance(a, np.ndarray) and a.dtype == dtype and a.flags.c_contiguous
         for a in arrays)
+
+
+def _fused(B, *arrays):
+    """Whether the fused compiled repeats of the joint step take these arrays
+    (:func:`_compiled_arrays`, and at most ``compiled.FROBENIUS_MAX_COMPONENTS``
+    columns: above, the product ``F @ M`` dominates, and ``B.map_rows`` runs it on
+    the cores where the fit keeps BLAS on one thread)."""
+    return (arrays[0].shape[1] <= compiled.FROBENIUS_MAX_COMPONENTS
+            and _compiled_arrays(B, *arrays))
 
 
 def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.05, fixed=None,
@@ -159,11 +166,13 @@ def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.05, fixed=
     (boolean vector, or None) are not updated.
 
     With ``columns``, each repeat takes the steps one column of F at a time, the
-    later columns seeing the new earlier ones (:func:`column_update`): the same
+    later columns seeing the new earlier ones (:func:`column_update`, which has its
+    own kernels and reads neither ``floor`` nor ``overwrite_XG``): the same
     majorization-minimization, whose diagonal majorant is exact for one column;
     with ``measure`` too, it returns ``(F, change)`` (see :func:`column_update`).
 
-    Where the backend has compiled kernels (numba), the repeats run in one fused
+    Otherwise (the joint step), where the backend has compiled kernels (numba),
+    the repeats run in one fused
     kernel (``compiled.frobenius_repeats``: a pass over F and C per repeat, threads
     only for large F). Otherwise each step runs through ``B.map_rows``: on the CPU,
     row blocks that stay in the cache, on the cores, each written over its rows; on
@@ -173,8 +182,7 @@ def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.05, fixed=
     """
     if columns:
         return column_update(F, XG, GtG, l1, l2, n_repeats, B, delta=delta, fixed=fixed,
-                             overwrite_F=overwrite_F, overwrite_XG=overwrite_XG,
-                             measure=measure)
+                             overwrite_F=overwrite_F, measure=measure)
     if measure:
         raise ValueError("measure needs columns=True")
     M, C = frobenius_operator(XG, GtG, l1, l2, floor, B, fixed=fixed,
@@ -199,7 +207,7 @@ def frobenius_update(F, XG, GtG, l1, l2, n_repeats, floor, B, delta=0.05, fixed=
 
 
 def column_update(F, XG, GtG, l1, l2, n_repeats, B, delta=0.05, fixed=None,
-                  overwrite_F=False, overwrite_XG=False, measure=False):
+                  overwrite_F=False, measure=False):
     """``frobenius_update``'s repeats one column of F at a time (Gauss-Seidel).
 
     For one column ``c`` of F, the others fixed, the Hessian of the objective is
@@ -212,38 +220,37 @@ def column_update(F, XG, GtG, l1, l2, n_repeats, B, delta=0.05, fixed=None,
     objective; taking them in turn lets each see the others' new values, which at a
     few components converges in far fewer iterations than the joint step
     (benchmarks/README.md). Columns whose diagonal is zero or below the rounding of
-    the others (a dead component, ``hals.column_step_sizes``) and the ``fixed``
-    ones are left as they are.
+    the largest (a dead or switched-off component,
+    ``hals.column_step_sizes(..., relative=True)``) and the ``fixed`` ones are left
+    as they are.
 
     Where the backend has compiled kernels (numba), the sweeps run in
     ``compiled.column_sweeps``; otherwise in :func:`hals.hals_sweeps` (one step
-    per column on the whole matrix, any backend). The stopping rule, the return
-    and ``overwrite_F`` are those of :func:`frobenius_update` (XG is only read:
-    ``overwrite_XG`` is accepted for the same signature); with
-    ``measure``, it returns ``(F, change)``, with the L1 change ``sum(|F_new - F|)``
-    (a float) that the compiled path sums while it writes F back.
+    per column on the whole matrix, any backend), with the same step sizes. XG is
+    only read. The stopping rule, the return and ``overwrite_F`` are those of
+    :func:`frobenius_update`; with ``measure``, it returns ``(F, change)``, with the
+    L1 change ``sum(|F_new - F|)`` (a float) that the compiled path sums while it
+    writes F back.
     """
-    xp = B.namespace()
     fixed_index = None
     if fixed is not None:
         fixed_index = np.flatnonzero(B.to_numpy(fixed))
-    if _fused(B, F, XG):
+    step_sizes = column_step_sizes(B.to_numpy(GtG), l2, B.numpy_dtype(F), relative=True)
+    if _compiled_arrays(B, F, XG):
         k = GtG.shape[0]
         hessian = GtG + l2 * np.eye(k, dtype=GtG.dtype) if l2 else GtG
-        inverse = column_step_sizes(GtG, l2, F.dtype)
         if fixed_index is not None:
-            inverse[fixed_index] = 0.0
+            step_sizes[fixed_index] = 0.0
         if not overwrite_F:
             F = F.copy()
-        _, change = compiled.column_sweeps(F, XG, l1, hessian, inverse, n_repeats, delta)
+        _, change = compiled.column_sweeps(F, XG, l1, hessian, step_sizes, n_repeats, delta)
         return (F, change) if measure else F
     F_new, _ = hals_sweeps(F, XG, GtG, l1=l1, l2=l2, max_sweeps=n_repeats, tol=delta, B=B,
-                           fixed=fixed_index)
+                           fixed=fixed_index, step_sizes=step_sizes)
     change = B.scalar(_l1_change(F_new, F, B)) if measure else None
     if overwrite_F:
         F[...] = F_new
         F_new = F
-    F_new = xp.asarray(F_new)
     return (F_new, change) if measure else F_new
 
 
