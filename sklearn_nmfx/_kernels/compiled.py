@@ -189,24 +189,21 @@ write_back_kernel = _jit(_write_back, parallel=False)
 def column_sweeps(F, XG, l1, Hs, inv, n_sweeps, delta):
     """The repeats of ``mu.frobenius_update``'s column rule on F (C-contiguous,
     written over): sweeps of exact column steps (HALS) on the fixed products, in
-    one compiled pass each, on one thread. ``XG`` is
-    ``X @ G`` (left as it is), ``l1`` the L1 penalty, ``Hs`` the Hessian
-    ``G^T G + l2 I`` and ``inv`` the inverses of
-    its diagonal (0 for a column to leave as it is). Stops once a sweep moves F by
-    at most ``delta`` times the first (in norm), or not at all; returns the number
-    of sweeps run and the L1 change of F, ``sum(|F_new - F|)`` (the stopping rule of
-    MUNMF's fit, which then needs no copy of F).
+    one compiled pass each, on one thread. ``XG`` is ``X @ G`` (left as it is),
+    ``l1`` the L1 penalty, ``Hs`` the Hessian ``G^T G + l2 I`` and ``inv`` the
+    inverses of its diagonal (0 for a column to leave as it is). Stops once a sweep
+    moves F by at most ``delta`` times the first (in norm), or not at all; returns
+    the number of sweeps run and the L1 change of F, ``sum(|F_new - F|)`` (the
+    stopping rule of MUNMF's fit, which then needs no copy of F).
 
     F and ``XG - l1`` are transposed into scratch once per call (the sweeps run
     over columns of F), and F written back at the end, in the pass that sums the
-    change. The
-    result of a row of F depends on that row only, and the movement that stops the
-    sweeps is summed in a fixed block order.
+    change. The result of a row of F depends on that row only, and the movement
+    that stops the sweeps is summed in a fixed block order.
     """
     n_rows = F.shape[0]
     block_rows = COLUMN_SWEEP_BLOCK_ROWS
     n_blocks = max(1, -(-n_rows // block_rows))
-    sweep = column_sweep_kernel
     partials = np.empty(n_blocks, dtype=np.float64)
     Ft = F.T.copy()  # a copy even where F.T is contiguous (one column): F keeps the start
     Ct = XG.T.copy()
@@ -217,7 +214,7 @@ def column_sweeps(F, XG, l1, Hs, inv, n_sweeps, delta):
     first = None
     n_run = n_sweeps
     for sweep_number in range(1, n_sweeps + 1):
-        moved = sweep(Ft, Ct, Hs, inv, block_rows, partials)
+        moved = column_sweep_kernel(Ft, Ct, Hs, inv, block_rows, partials)
         if first is None:
             first = moved
         if moved <= delta * delta * first or moved == 0.0:

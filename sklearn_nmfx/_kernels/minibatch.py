@@ -74,6 +74,21 @@ def initial_statistics(Ht, beta, B):
     return {"numerator": xp.asarray(Ht, copy=True), "denominator": xp.ones_like(Ht)}
 
 
+def _mu_update(F, XG, grams, l1, l2, nnz, n_other, floor, B, fixed=None):
+    """The 'mu' step of the rows F on ``(grams, XG)``, repeated as often as
+    ``inner_repeats`` says: MUNMF's rule (``inner_rule``: the column rule at few
+    components) where the Gram matrix is shared, the joint step with its alpha of 2
+    (:func:`masked_frobenius_update`) for per-row ones (missing entries)."""
+    n_rows, k = F.shape
+    if grams.ndim == 2:
+        columns, alpha = inner_rule(k)
+        repeats = inner_repeats(nnz, n_rows, n_other, k, alpha=alpha)
+        return frobenius_update(F, XG, grams, l1, l2, repeats, floor, B, fixed=fixed,
+                                columns=columns)
+    repeats = inner_repeats(nnz, n_rows, n_other, k, alpha=2.0)
+    return masked_frobenius_update(F, XG, grams, l1, l2, repeats, floor, B, fixed=fixed)
+
+
 def masked_frobenius_update(F, XG, grams, l1, l2, n_repeats, floor, B, delta=0.05,
                             fixed=None, relax=1.99):
     """``mu.frobenius_update`` for per-row Gram matrices (missing entries): the fast
@@ -184,16 +199,8 @@ class MinibatchSteps:
             W = self.solve_W(batch, Ht, self.fresh_restarts_max_iter)
         elif self.quadratic and self.learning_rate == "mu":
             XHt, HtHt = batch.matmul(Ht), row_grams(batch, Ht, B)
-            # the column rule where the Gram matrix is shared; the joint step, with
-            # its alpha, for per-row ones (missing entries)
-            columns, alpha = inner_rule(Ht.shape[1]) if HtHt.ndim == 2 else (False, 2.0)
-            repeats = inner_repeats(batch.n_nonzero, n_rows, n_features, Ht.shape[1],
-                                    alpha=alpha)
-            if HtHt.ndim == 2:
-                W = frobenius_update(W, XHt, HtHt, l1_W, l2_W, repeats, self.floor, B,
-                                     columns=columns)
-            else:
-                W = masked_frobenius_update(W, XHt, HtHt, l1_W, l2_W, repeats, self.floor, B)
+            W = _mu_update(W, XHt, HtHt, l1_W, l2_W, batch.n_nonzero, n_features,
+                           self.floor, B)
         elif self.quadratic:
             XHt, HtHt = batch.matmul(Ht), row_grams(batch, Ht, B)
             W, _ = hals_sweeps(W, XHt, HtHt, l1=l1_W, l2=l2_W, max_sweeps=10, tol=0.1, B=B)
@@ -227,15 +234,8 @@ class MinibatchSteps:
         _, _, l1_H, l2_H = self.penalties(stats["weight"])
         A, Bt, Ht = stats["A"], stats["Bt"], self.Ht
         if self.learning_rate == "mu":
-            columns, alpha = inner_rule(Ht.shape[1]) if A.ndim == 2 else (False, 2.0)
-            repeats = inner_repeats(batch.n_nonzero, Ht.shape[0], batch.shape[0], Ht.shape[1],
-                                    alpha=alpha)
-            if A.ndim == 2:
-                Ht = frobenius_update(Ht, Bt, A, l1_H, l2_H, repeats, self.floor, B,
-                                      fixed=self.fixed, columns=columns)
-            else:
-                Ht = masked_frobenius_update(Ht, Bt, A, l1_H, l2_H, repeats, self.floor, B,
-                                             fixed=self.fixed)
+            Ht = _mu_update(Ht, Bt, A, l1_H, l2_H, batch.n_nonzero, batch.shape[0],
+                            self.floor, B, fixed=self.fixed)
         elif self.learning_rate == "lipschitz":
             Ht, _ = hals_sweeps(Ht, Bt, A, l1=l1_H, l2=l2_H, max_sweeps=1, tol=0.0, B=B,
                                 fixed=self.fixed_list)

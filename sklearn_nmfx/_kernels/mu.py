@@ -232,21 +232,18 @@ def column_update(F, XG, GtG, l1, l2, n_repeats, B, delta=0.05, fixed=None,
     L1 change ``sum(|F_new - F|)`` (a float) that the compiled path sums while it
     writes F back.
     """
-    fixed_index = None
-    if fixed is not None:
-        fixed_index = np.flatnonzero(B.to_numpy(fixed))
     step_sizes = column_step_sizes(B.to_numpy(GtG), l2, B.numpy_dtype(F), relative=True)
+    if fixed is not None:
+        step_sizes[B.to_numpy(fixed)] = 0.0  # a step of 0 leaves the column as it is
     if _compiled_arrays(B, F, XG):
         k = GtG.shape[0]
         hessian = GtG + l2 * np.eye(k, dtype=GtG.dtype) if l2 else GtG
-        if fixed_index is not None:
-            step_sizes[fixed_index] = 0.0
         if not overwrite_F:
             F = F.copy()
         _, change = compiled.column_sweeps(F, XG, l1, hessian, step_sizes, n_repeats, delta)
         return (F, change) if measure else F
     F_new, _ = hals_sweeps(F, XG, GtG, l1=l1, l2=l2, max_sweeps=n_repeats, tol=delta, B=B,
-                           fixed=fixed_index, step_sizes=step_sizes)
+                           step_sizes=step_sizes)
     change = B.scalar(_l1_change(F_new, F, B)) if measure else None
     if overwrite_F:
         F[...] = F_new
@@ -412,6 +409,11 @@ def multiplicative_update(
 
     changes = []
 
+    def change_since(old):
+        """The L1 change of W and H since ``old = (W, Ht)``."""
+        return (B.scalar(_l1_change(factors["W"], old[0], B))
+                + B.scalar(_l1_change(factors["Ht"], old[1], B)))
+
     def fast_iteration(measure, check):
         """W's repeated steps on ``X @ H.T``, then H's on ``X.T @ W``, in place;
         returns the L1 change of W and H where ``measure`` asks for it (the column
@@ -443,8 +445,7 @@ def multiplicative_update(
         if fused_change:
             change += updated[1]
         elif measure:
-            change = (B.scalar(_l1_change(W, old[0], B))
-                      + B.scalar(_l1_change(Ht, old[1], B)))
+            change = change_since(old)
         return change, objective
 
     def beta_iteration(check):
@@ -467,8 +468,7 @@ def multiplicative_update(
         else:
             old, objective = beta_iteration(check)
             if measure:
-                change = (B.scalar(_l1_change(factors["W"], old[0], B))
-                          + B.scalar(_l1_change(factors["Ht"], old[1], B)))
+                change = change_since(old)
         if measure:
             changes.append(change)
         return objective
