@@ -35,6 +35,54 @@ def test_product_at_nonzeros_is_w_ht_at_the_stored_entries(dtype):
 
 
 @needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sparse_dense_product_is_scipys_bit_for_bit(dtype):
+    # the compiled X @ B sums each row in stored order, as SciPy does: the same
+    # result to the last bit, in one call or in row ranges on threads, with empty
+    # rows, unsorted indices and 64-bit indices
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, _, _ = _case(dtype, seed=3)
+    X = X.tolil()
+    X[5, :] = 0.0
+    X = X.tocsr()
+    B = np.random.default_rng(3).random((X.shape[1], 7)).astype(dtype)
+    shuffled = X.copy()
+    for i in range(X.shape[0]):  # reverse each row's stored order
+        lo, hi = shuffled.indptr[i], shuffled.indptr[i + 1]
+        shuffled.indices[lo:hi] = shuffled.indices[lo:hi][::-1].copy()
+        shuffled.data[lo:hi] = shuffled.data[lo:hi][::-1].copy()
+    assert not shuffled.has_sorted_indices or X.nnz == 0
+    wide = sp.csr_matrix((X.data, X.indices.astype(np.int64), X.indptr.astype(np.int64)),
+                         shape=X.shape)
+    with ThreadPoolExecutor(2) as pool:
+        for matrix in (X, shuffled, wide):
+            expected = matrix @ B
+            for bounds in (None, [(0, 30), (30, 31), (31, X.shape[0])]):
+                got = compiled.sparse_dense_product(matrix, B, bounds, pool)
+                assert got.dtype == dtype
+                np.testing.assert_array_equal(got, expected)
+
+
+@needs_numba
+def test_numpy_backend_takes_the_compiled_product_only_where_it_pays():
+    X, _, _ = _case(np.float64)
+    small = np.ones((X.shape[1], 3))
+    large_X = sp.random(3000, 400, density=0.5, format="csr", random_state=0)
+    large = np.ones((400, 3))
+    assert not compiled.takes_sparse_product(X, small)
+    assert compiled.takes_sparse_product(large_X, large)
+    assert not compiled.takes_sparse_product(large_X, large.astype(np.float32))
+    assert not compiled.takes_sparse_product(large_X.tocsc(), large)
+    from sklearn_nmfx._backend import NumpyBackend
+
+    data = NumpyBackend().data_matrix(large_X)
+    np.testing.assert_array_equal(data.matmul(large), large_X @ large)
+    np.testing.assert_array_equal(data.rmatmul(np.ones((3000, 2))),
+                                  large_X.T @ np.ones((3000, 2)))
+
+
+@needs_numba
 @pytest.mark.parametrize("beta", [1.0, 0.5, 1.5, 3.0])
 def test_beta_numerator_is_the_numpy_expression(beta):
     X, F, G = _case(np.float64, seed=1)

@@ -37,6 +37,11 @@ FROBENIUS_MAX_COMPONENTS = 10
 # residual stay in the core's caches (L1 at a few components, L2 at 10) while the
 # sweep runs over them.
 COLUMN_SWEEP_BLOCK_ROWS = 256
+# ``X @ B`` for CSR X runs in the compiled product from this many multiply-adds
+# (``X.nnz * B.shape[1]``): below, SciPy's product is about as fast, and a fresh
+# process would load one kernel more (the README's job, 133635 non-zeros at k=5,
+# stays under it).
+SPARSE_PRODUCT_MIN_ENTRIES = 2**20
 
 
 def _product_at_nonzeros(indptr, indices, W, Ht, out):
@@ -47,6 +52,20 @@ def _product_at_nonzeros(indptr, indices, W, Ht, out):
             for c in range(W.shape[1]):
                 s += W[i, c] * Ht[j, c]
             out[p] = s
+
+
+def _sparse_rows_product(indptr, indices, values, B, out, start, stop):
+    """Rows ``start:stop`` of ``X @ B`` into ``out`` (X in CSR arrays)."""
+    k = B.shape[1]
+    row = np.empty(k, dtype=out.dtype)
+    for i in range(start, stop):
+        row[:] = 0.0
+        for p in range(indptr[i], indptr[i + 1]):
+            v = values[p]
+            B_j = B[indices[p]]
+            for c in range(k):
+                row[c] += v * B_j[c]
+        out[i, :] = row
 
 
 def _beta_numerator(indptr, indices, values, F, G, beta, eps, out):
@@ -146,6 +165,9 @@ def _write_back(F, Ft):
 
 
 product_at_nonzeros_kernel = _jit(_product_at_nonzeros)
+# one thread per call: the callers split the rows between their threads (an OpenMP
+# region's threads would spin after it, taking the cores from the fit's other work)
+sparse_rows_product_kernel = _jit(_sparse_rows_product, parallel=False)
 beta_numerator_kernel = _jit(_beta_numerator)
 frobenius_finish_kernels = (_jit(_frobenius_finish, parallel=False), _jit(_frobenius_finish))
 
@@ -221,6 +243,33 @@ def column_sweeps(F, XG, l1, Hs, inv, n_sweeps, delta):
             n_run = sweep_number
             break
     return n_run, write_back_kernel(F, Ft)
+
+
+def sparse_dense_product(X, B, row_bounds=None, pool=None):
+    """``X @ B`` for CSR X and a dense, C-contiguous B of X's dtype: each row's sum
+    runs over its stored entries in stored order, as SciPy's product does, so the
+    result is SciPy's bit for bit (tests/test_compiled.py), without its temporaries.
+    With ``row_bounds`` (``[(start, stop), ...]``) and a ``concurrent.futures`` pool,
+    each range of rows runs on one of the pool's threads."""
+    out = np.empty((X.shape[0], B.shape[1]), dtype=B.dtype)
+
+    def rows(bounds):
+        sparse_rows_product_kernel(X.indptr, X.indices, X.data, B, out, *bounds)
+
+    if row_bounds is None or pool is None:
+        rows((0, X.shape[0]))
+    else:
+        list(pool.map(rows, row_bounds))
+    return out
+
+
+def takes_sparse_product(X, B):
+    """Whether :func:`sparse_dense_product` takes ``X @ B`` and is worth its start:
+    CSR X and a 2-d B of the same float dtype, at least
+    ``SPARSE_PRODUCT_MIN_ENTRIES`` multiply-adds."""
+    return (AVAILABLE and getattr(X, "format", None) == "csr" and getattr(B, "ndim", 0) == 2
+            and X.dtype in (np.float32, np.float64) and B.dtype == X.dtype
+            and X.nnz * B.shape[1] >= SPARSE_PRODUCT_MIN_ENTRIES)
 
 
 def product_at_nonzeros(X, W, Ht):
