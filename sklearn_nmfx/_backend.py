@@ -502,22 +502,22 @@ class NumpyBackend:
         return [(a, b, _csr_rows(X, a, b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
     def matmul(self, X, B, row_blocks=None):
-        """X @ B; a large sparse X is multiplied in row blocks on threads: in the
-        compiled product where numba is installed (``compiled.sparse_dense_product``,
-        SciPy's result bit for bit, 2 to 3 times faster at 20 components), else in
-        SciPy's (single-threaded, it releases the GIL).
+        """X @ B; a large sparse X is multiplied in row blocks on threads: in SciPy's
+        product (single-threaded, it releases the GIL), or for a B of many columns
+        in the compiled one where numba is installed (``compiled.sparse_dense_product``,
+        SciPy's result bit for bit).
 
         A thread forms its rows of the result in pieces of about
         ``_CACHE_BLOCK_ENTRIES`` entries, each copied into the result: SciPy's
         product has no output argument, and whole blocks would make a temporary
         the size of the result.
         """
-        if self.compiled and compiled.takes_sparse_product(X, B):
-            bounds = None if row_blocks is None else [(a, b) for a, b, _ in row_blocks]
-            return compiled.sparse_dense_product(X, np.ascontiguousarray(B), bounds,
-                                                 _thread_pool())
         if row_blocks is None:
             return X @ B
+        if self.compiled and compiled.takes_sparse_product(X, B):
+            return compiled.sparse_dense_product(X, np.ascontiguousarray(B),
+                                                 [(a, b) for a, b, _ in row_blocks],
+                                                 _thread_pool())
         B = np.ascontiguousarray(B)  # once: SciPy would copy it for every piece
         out = np.empty((X.shape[0], B.shape[1]), dtype=np.result_type(X.dtype, B.dtype))
         rows_per_piece = max(1, _CACHE_BLOCK_ENTRIES // max(B.shape[1], 1))

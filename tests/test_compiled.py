@@ -66,20 +66,19 @@ def test_sparse_dense_product_is_scipys_bit_for_bit(dtype):
 
 @needs_numba
 def test_numpy_backend_takes_the_compiled_product_only_where_it_pays():
-    X, _, _ = _case(np.float64)
-    small = np.ones((X.shape[1], 3))
-    large_X = sp.random(3000, 400, density=0.5, format="csr", random_state=0)
-    large = np.ones((400, 3))
-    assert not compiled.takes_sparse_product(X, small)
-    assert compiled.takes_sparse_product(large_X, large)
-    assert not compiled.takes_sparse_product(large_X, large.astype(np.float32))
-    assert not compiled.takes_sparse_product(large_X.tocsc(), large)
+    k = compiled.SPARSE_PRODUCT_MIN_COLUMNS
+    X = sp.random(3000, 400, density=0.5, format="csr", random_state=0)
+    wide, narrow = np.ones((400, k)), np.ones((400, k - 1))
+    assert compiled.takes_sparse_product(X, wide)
+    assert not compiled.takes_sparse_product(X, narrow)
+    assert not compiled.takes_sparse_product(X, wide.astype(np.float32))
+    assert not compiled.takes_sparse_product(X.tocsc(), wide)
     from sklearn_nmfx._backend import NumpyBackend
 
-    data = NumpyBackend().data_matrix(large_X)
-    np.testing.assert_array_equal(data.matmul(large), large_X @ large)
-    np.testing.assert_array_equal(data.rmatmul(np.ones((3000, 2))),
-                                  large_X.T @ np.ones((3000, 2)))
+    data = NumpyBackend().data_matrix(X)  # 600000 stored entries: row blocks on threads
+    for B in (wide, narrow):
+        np.testing.assert_array_equal(data.matmul(B), X @ B)
+    np.testing.assert_array_equal(data.rmatmul(np.ones((3000, k))), X.T @ np.ones((3000, k)))
 
 
 @needs_numba

@@ -37,11 +37,11 @@ FROBENIUS_MAX_COMPONENTS = 10
 # residual stay in the core's caches (L1 at a few components, L2 at 10) while the
 # sweep runs over them.
 COLUMN_SWEEP_BLOCK_ROWS = 256
-# ``X @ B`` for CSR X runs in the compiled product from this many multiply-adds
-# (``X.nnz * B.shape[1]``): below, SciPy's product is about as fast, and a fresh
-# process would load one kernel more (the README's job, 133635 non-zeros at k=5,
-# stays under it).
-SPARSE_PRODUCT_MIN_ENTRIES = 2**20
+# ``X @ B`` for a large CSR X (one the backend splits between threads) runs in the
+# compiled product from this many columns of B: below, SciPy's product on the same
+# threads is as fast or faster (20 Newsgroups, 2 cores: about even at 5 to 15
+# columns, 10% faster at 20, 1.7 times at 100; benchmarks/README.md).
+SPARSE_PRODUCT_MIN_COLUMNS = 20
 
 
 def _product_at_nonzeros(indptr, indices, W, Ht, out):
@@ -264,12 +264,12 @@ def sparse_dense_product(X, B, row_bounds=None, pool=None):
 
 
 def takes_sparse_product(X, B):
-    """Whether :func:`sparse_dense_product` takes ``X @ B`` and is worth its start:
-    CSR X and a 2-d B of the same float dtype, at least
-    ``SPARSE_PRODUCT_MIN_ENTRIES`` multiply-adds."""
+    """Whether :func:`sparse_dense_product` takes ``X @ B`` and is worth it: CSR X
+    and a 2-d B of the same float dtype with at least ``SPARSE_PRODUCT_MIN_COLUMNS``
+    columns."""
     return (AVAILABLE and getattr(X, "format", None) == "csr" and getattr(B, "ndim", 0) == 2
             and X.dtype in (np.float32, np.float64) and B.dtype == X.dtype
-            and X.nnz * B.shape[1] >= SPARSE_PRODUCT_MIN_ENTRIES)
+            and B.shape[1] >= SPARSE_PRODUCT_MIN_COLUMNS)
 
 
 def product_at_nonzeros(X, W, Ht):
