@@ -268,7 +268,7 @@ def beta_numerator_denominator(data, F, G, *, beta, eps):
         for start, stop in data.dense_row_blocks():
             WH = F[start:stop] @ G.T
             if beta < 1:
-                WH = B.clamp_min(WH, eps)
+                WH = B.clamp_min_(WH, eps)  # WH is this function's own
             den[start:stop] = WH ** (beta - 1) @ G
         return num, den
     X, mask = data.X, data.mask
@@ -277,7 +277,7 @@ def beta_numerator_denominator(data, F, G, *, beta, eps):
         num = X @ G
         den = (WH * mask) @ G if mask is not None else WH @ G
         return num, den
-    WH = B.clamp_min(WH, eps)
+    WH = B.clamp_min_(WH, eps)  # WH is this function's own
     if beta == 1:
         num = (X / WH) @ G
         den = mask @ G if mask is not None else xp.sum(G, axis=0)[None, :]
