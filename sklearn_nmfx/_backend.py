@@ -101,7 +101,7 @@ _PARALLEL_MIN_NNZ = 200_000
 # entries (1 MiB in float64), so that a step's temporaries stay in a core's cache
 # and the blocks can share the cores; smaller matrices run in one piece.
 _CACHE_BLOCK_ENTRIES = 2**17
-# read-only zeros for NumpyBackend.clamp_min_, one block's worth per dtype
+# read-only zeros for NumpyBackend's clamps at 0, one block's worth per dtype
 _ZEROS = {np.dtype(dtype): np.zeros(_CACHE_BLOCK_ENTRIES, dtype=dtype)
           for dtype in (np.float32, np.float64)}
 for _zeros in _ZEROS.values():
@@ -179,13 +179,20 @@ def _one_blas_thread(controller):
                 limiter.restore_original_limits()
 
 
+def _in_pieces(a, value):
+    """Whether ``_maximum_in_pieces`` gives ``np.maximum(a, value)``'s result: a
+    C-contiguous float ndarray of at least one dimension, and a Python int or float
+    (NumPy scalars keep NumPy's own casting rules)."""
+    return (type(a) is np.ndarray and a.ndim > 0 and a.dtype in _ZEROS
+            and a.flags.c_contiguous and type(value) in (int, float))
+
+
 def _maximum_in_pieces(a, value, out):
-    """``np.maximum(a, value, out=out)`` for C-contiguous float arrays of one dtype and
-    shape, in pieces of ``_CACHE_BLOCK_ENTRIES`` against an array of the value (the
-    same result: NumPy's loop for two arrays is vectorized, the one for a scalar
-    is not)."""
+    """``np.maximum(a, value, out=out)`` (:func:`_in_pieces`), in pieces of
+    ``_CACHE_BLOCK_ENTRIES`` against an array of the value: the same result, NumPy's
+    loop for two arrays is vectorized, the one for a scalar is not."""
     flat, flat_out = a.reshape(-1), out.reshape(-1)
-    if value == 0:
+    if value == 0 and math.copysign(1.0, value) > 0:  # -0.0 is kept as -0.0
         fill = _ZEROS[a.dtype]
     else:
         fill = np.full(min(flat.size, _CACHE_BLOCK_ENTRIES), value, dtype=a.dtype)
@@ -520,14 +527,14 @@ class NumpyBackend:
 
     def matmul(self, X, B, row_blocks=None):
         """X @ B; a large sparse X is multiplied in row blocks on threads: in SciPy's
-        product (single-threaded, it releases the GIL), or for a B of many columns
-        in the compiled one where numba is installed (``compiled.sparse_dense_product``,
-        SciPy's result bit for bit).
+        product (single-threaded, it releases the GIL), or, for float64 and a B of
+        many columns, in the compiled one where numba is installed
+        (``compiled.takes_sparse_product``; SciPy's result bit for bit).
 
-        A thread forms its rows of the result in pieces of about
-        ``_CACHE_BLOCK_ENTRIES`` entries, each copied into the result: SciPy's
+        In SciPy's product a thread forms its rows of the result in pieces of
+        about ``_CACHE_BLOCK_ENTRIES`` entries, each copied into the result: SciPy's
         product has no output argument, and whole blocks would make a temporary
-        the size of the result.
+        the size of the result. The compiled one writes its rows in place.
         """
         if row_blocks is None:
             return X @ B
@@ -647,18 +654,19 @@ class NumpyBackend:
     def clamp_min(self, a, value):
         """max(a, value) elementwise, as a new array (np.maximum is 3x faster than clip;
         in pieces against an array of the value, as :meth:`clamp_min_`)."""
-        if a.dtype in _ZEROS and a.flags.c_contiguous:
+        if _in_pieces(a, value):
             return _maximum_in_pieces(a, value, np.empty_like(a))
         return np.maximum(a, value)
 
     def clamp_min_(self, a, value):
         """max(a, value) elementwise, in place.
 
-        A contiguous float array is compared with an array of the value (zeros for
-        0), in pieces: NumPy's ``maximum`` with a scalar does not use its vectorized
-        loop, and is 1.7 to 2 x (float64) to 3.5 x (float32) slower.
+        A contiguous float array and a Python number are compared as an array of
+        the value (zeros for 0), in pieces: NumPy's ``maximum`` with a scalar does
+        not use its vectorized loop, and is 1.7 to 2 x (float64) to 3.5 x (float32)
+        slower.
         """
-        if a.dtype in _ZEROS and a.flags.c_contiguous:
+        if _in_pieces(a, value):
             return _maximum_in_pieces(a, value, a)
         return np.maximum(a, value, out=a)
 

@@ -192,24 +192,29 @@ def test_munmf_keeps_blas_on_one_thread_while_its_threads_split_sparse_work(
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
-@pytest.mark.parametrize("value", [0.0, 1e-7, 0.5])
+@pytest.mark.parametrize("value", [0.0, -0.0, 0, 1e-7, 0.5, np.float64(1e-7), np.float32(0.5)])
 @pytest.mark.parametrize("shape", [(0, 3), (7,), (300, 500)])
 def test_clamp_min_in_pieces_is_numpys_maximum(dtype, value, shape):
     # the NumPy backend's clamps compare contiguous float arrays with an array of
-    # the value, piece by piece (NumPy's scalar loop is not vectorized): the result
-    # is np.maximum's, bit for bit, a new array or in place; other arrays (an int
-    # array, a strided view) take np.maximum itself
+    # a Python number, piece by piece (NumPy's scalar loop is not vectorized): the
+    # result is np.maximum's, bit for bit and in its dtype (signed zeros, NaN and
+    # infinities too), a new array or in place; other arrays (an int array, a
+    # strided view) and NumPy scalars take np.maximum itself
     B = NumpyBackend()
     a = (np.random.default_rng(0).standard_normal(shape) * 3).astype(dtype)
+    if a.dtype.kind == "f" and a.size > 4:
+        a.flat[:4] = [np.nan, -0.0, np.inf, -np.inf]
     a_before = a.copy()
     expected = np.maximum(a, value)
     clamped = B.clamp_min(a, value)
     np.testing.assert_array_equal(clamped, expected)
+    np.testing.assert_array_equal(np.signbit(clamped), np.signbit(expected))
     assert clamped.dtype == expected.dtype
     np.testing.assert_array_equal(a, a_before)  # the new-array clamp leaves a alone
-    if a.dtype.kind == "f":
+    if expected.dtype == a.dtype:
         assert B.clamp_min_(a, value) is a
         np.testing.assert_array_equal(a, expected)
+        np.testing.assert_array_equal(np.signbit(a), np.signbit(expected))
     if a.ndim == 2 and a.size:
         view = a_before.copy()[:, ::2]
         np.testing.assert_array_equal(B.clamp_min(view, value), np.maximum(view, value))

@@ -53,8 +53,9 @@ def test_sparse_dense_product_is_scipys_bit_for_bit(dtype):
         shuffled.indices[lo:hi] = shuffled.indices[lo:hi][::-1].copy()
         shuffled.data[lo:hi] = shuffled.data[lo:hi][::-1].copy()
     assert not shuffled.has_sorted_indices or X.nnz == 0
-    wide = sp.csr_matrix((X.data, X.indices.astype(np.int64), X.indptr.astype(np.int64)),
-                         shape=X.shape)
+    wide = X.copy()  # the constructor would take the indices back to int32
+    wide.indices, wide.indptr = X.indices.astype(np.int64), X.indptr.astype(np.int64)
+    assert wide.indices.dtype == np.int64
     with ThreadPoolExecutor(2) as pool:
         for matrix in (X, shuffled, wide):
             expected = matrix @ B
@@ -65,20 +66,57 @@ def test_sparse_dense_product_is_scipys_bit_for_bit(dtype):
 
 
 @needs_numba
-def test_numpy_backend_takes_the_compiled_product_only_where_it_pays():
+def test_numpy_backend_takes_the_compiled_product_only_where_it_pays(monkeypatch):
+    from sklearn_nmfx._backend import NumpyBackend
+
     k = compiled.SPARSE_PRODUCT_MIN_COLUMNS
+    rng = np.random.default_rng(0)
     X = sp.random(3000, 400, density=0.5, format="csr", random_state=0)
-    wide, narrow = np.ones((400, k)), np.ones((400, k - 1))
+    wide, narrow = rng.random((400, k)), rng.random((400, k - 1))
     assert compiled.takes_sparse_product(X, wide)
     assert not compiled.takes_sparse_product(X, narrow)
     assert not compiled.takes_sparse_product(X, wide.astype(np.float32))
+    assert not compiled.takes_sparse_product(X.astype(np.float32), wide.astype(np.float32))
     assert not compiled.takes_sparse_product(X.tocsc(), wide)
-    from sklearn_nmfx._backend import NumpyBackend
+    assert not compiled.takes_sparse_product(X, wide[:-1])  # a shape SciPy refuses
+    monkeypatch.setattr(compiled, "_ADDS_AS_SCIPY", [False])  # a kernel that rounds apart
+    assert not compiled.takes_sparse_product(X, wide)
+    monkeypatch.undo()
 
-    data = NumpyBackend().data_matrix(X)  # 600000 stored entries: row blocks on threads
-    for B in (wide, narrow):
-        np.testing.assert_array_equal(data.matmul(B), X @ B)
-    np.testing.assert_array_equal(data.rmatmul(np.ones((3000, k))), X.T @ np.ones((3000, k)))
+    calls = []
+    product = compiled.sparse_dense_product
+
+    def counted(*args):
+        calls.append(args[2])
+        return product(*args)
+
+    monkeypatch.setattr(compiled, "sparse_dense_product", counted)
+    backend = NumpyBackend()
+    backend._n_threads = 2  # 600000 stored entries: row blocks on two threads
+    data = backend.data_matrix(X)
+    np.testing.assert_array_equal(data.matmul(wide), X @ wide)
+    assert len(calls) == 1 and len(calls[0]) == 2  # the compiled product, two row ranges
+    np.testing.assert_array_equal(data.matmul(narrow), X @ narrow)
+    assert len(calls) == 1  # SciPy's below SPARSE_PRODUCT_MIN_COLUMNS
+
+
+def test_the_probe_of_scipys_rounding_tells_fused_from_separate_adds(monkeypatch):
+    # the probe's row is 1 * -1 + a * a with a = 1 + 2**-30: SciPy's product rounds
+    # it to 2**-29 (product and sum apart) or 2**-29 + 2**-60 (a fused multiply-add,
+    # as SciPy's ARM wheels do); a kernel that gives the other value must not be used
+    for scipy_value, kernel_value, agrees in [(2.0**-29, 2.0**-29, True),
+                                              (2.0**-29 + 2.0**-60, 2.0**-29, False),
+                                              (2.0**-29, 2.0**-29 + 2.0**-60, False)]:
+        monkeypatch.setattr(compiled, "_ADDS_AS_SCIPY", [])
+        monkeypatch.setattr(compiled, "sparse_dense_product",
+                            lambda X, B, value=kernel_value: np.array([[value]]))
+        monkeypatch.setattr(sp.csr_matrix, "__matmul__",
+                            lambda self, B, value=scipy_value: np.array([[value]]))
+        assert compiled._adds_as_scipy() is agrees
+        assert compiled._ADDS_AS_SCIPY == [agrees]  # asked once per process
+    monkeypatch.undo()
+    a = 1.0 + 2.0**-30
+    assert -1.0 + a * a == 2.0**-29  # Python rounds apart: the probe's row tells them apart
 
 
 @needs_numba

@@ -37,10 +37,11 @@ FROBENIUS_MAX_COMPONENTS = 10
 # residual stay in the core's caches (L1 at a few components, L2 at 10) while the
 # sweep runs over them.
 COLUMN_SWEEP_BLOCK_ROWS = 256
-# ``X @ B`` for a large CSR X (one the backend splits between threads) runs in the
-# compiled product from this many columns of B: below, SciPy's product on the same
-# threads is as fast or faster (20 Newsgroups, 2 cores: about even at 5 to 15
-# columns, 10% faster at 20, 1.7 times at 100; benchmarks/README.md).
+# ``X @ B`` for a large CSR X (one the backend splits between threads) of float64
+# runs in the compiled product from this many columns of B: below, SciPy's product
+# on the same threads was as fast or faster (20 Newsgroups, 2 cores: SciPy's faster
+# at 10 columns, even at 5 and 15; the compiled one 10% faster at 20 and 1.7 times
+# at 100; benchmarks/README.md). float32 fits ran no faster with it: they keep SciPy's.
 SPARSE_PRODUCT_MIN_COLUMNS = 20
 
 
@@ -264,12 +265,34 @@ def sparse_dense_product(X, B, row_bounds=None, pool=None):
 
 
 def takes_sparse_product(X, B):
-    """Whether :func:`sparse_dense_product` takes ``X @ B`` and is worth it: CSR X
-    and a 2-d B of the same float dtype with at least ``SPARSE_PRODUCT_MIN_COLUMNS``
-    columns."""
+    """Whether :func:`sparse_dense_product` takes ``X @ B`` and is worth it: CSR X and
+    a 2-d B, both float64, of matching shapes, B of at least
+    ``SPARSE_PRODUCT_MIN_COLUMNS`` columns, on a machine where the kernel adds as
+    SciPy's product does (:func:`_adds_as_scipy`)."""
     return (AVAILABLE and getattr(X, "format", None) == "csr" and getattr(B, "ndim", 0) == 2
-            and X.dtype in (np.float32, np.float64) and B.dtype == X.dtype
-            and B.shape[1] >= SPARSE_PRODUCT_MIN_COLUMNS)
+            and X.dtype == np.float64 and B.dtype == np.float64
+            and B.shape[0] == X.shape[1] and B.shape[1] >= SPARSE_PRODUCT_MIN_COLUMNS
+            and _adds_as_scipy())
+
+
+_ADDS_AS_SCIPY = []
+
+
+def _adds_as_scipy():
+    """Whether the compiled product rounds as SciPy's does on this machine, asked once
+    per process. SciPy's C++ loop may be compiled with fused multiply-adds (its
+    wheels for ARM are: one rounding per ``y += a * x``) where numba's kernel rounds
+    the product and the sum apart; a row of ``1 * -1 + (1 + 2**-30)**2`` tells them
+    apart (2**-29 rounded apart, 2**-29 + 2**-60 fused)."""
+    if not _ADDS_AS_SCIPY:
+        import scipy.sparse as sp
+
+        a = 1.0 + 2.0**-30
+        X = sp.csr_matrix((np.array([1.0, a]), np.array([0, 1], dtype=np.int32),
+                           np.array([0, 2], dtype=np.int32)), shape=(1, 2))
+        B = np.array([[-1.0], [a]])
+        _ADDS_AS_SCIPY.append(bool(np.array_equal(sparse_dense_product(X, B), X @ B)))
+    return _ADDS_AS_SCIPY[0]
 
 
 def product_at_nonzeros(X, W, Ht):
