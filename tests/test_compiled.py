@@ -109,9 +109,9 @@ def test_the_probe_of_scipys_rounding_tells_fused_from_separate_adds(monkeypatch
                                               (2.0**-29, 2.0**-29 + 2.0**-60, False)]:
         monkeypatch.setattr(compiled, "_ADDS_AS_SCIPY", [])
         monkeypatch.setattr(compiled, "sparse_dense_product",
-                            lambda X, B, value=kernel_value: np.array([[value]]))
+                            lambda X, B, value=kernel_value: np.full((1, 2), value))
         monkeypatch.setattr(sp.csr_matrix, "__matmul__",
-                            lambda self, B, value=scipy_value: np.array([[value]]))
+                            lambda self, B, value=scipy_value: np.full((1, 2), value))
         assert compiled._adds_as_scipy() is agrees
         assert compiled._ADDS_AS_SCIPY == [agrees]  # asked once per process
     monkeypatch.undo()

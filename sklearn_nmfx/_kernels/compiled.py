@@ -283,14 +283,16 @@ def _adds_as_scipy():
     per process. SciPy's C++ loop may be compiled with fused multiply-adds (its
     wheels for ARM are: one rounding per ``y += a * x``) where numba's kernel rounds
     the product and the sum apart; a row of ``1 * -1 + (1 + 2**-30)**2`` tells them
-    apart (2**-29 rounded apart, 2**-29 + 2**-60 fused)."""
+    apart (2**-29 rounded apart, 2**-29 + 2**-60 fused). B has two columns, so that
+    SciPy takes its loop for many columns, the one the fits use (one column would
+    take its matrix-vector loop)."""
     if not _ADDS_AS_SCIPY:
         import scipy.sparse as sp
 
         a = 1.0 + 2.0**-30
         X = sp.csr_matrix((np.array([1.0, a]), np.array([0, 1], dtype=np.int32),
                            np.array([0, 2], dtype=np.int32)), shape=(1, 2))
-        B = np.array([[-1.0], [a]])
+        B = np.array([[-1.0, -1.0], [a, a]])
         _ADDS_AS_SCIPY.append(bool(np.array_equal(sparse_dense_product(X, B), X @ B)))
     return _ADDS_AS_SCIPY[0]
 
