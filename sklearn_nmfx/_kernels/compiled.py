@@ -240,7 +240,7 @@ def column_sweeps(F, XG, l1, Hs, inv, n_sweeps, delta):
         moved = column_sweep_kernel(Ft, Ct, Hs, inv, block_rows, partials)
         if first is None:
             first = moved
-        if moved <= delta * delta * first or moved == 0.0:
+        if moved <= delta * delta * first:  # at the first sweep: only if F did not move
             n_run = sweep_number
             break
     return n_run, write_back_kernel(F, Ft)
